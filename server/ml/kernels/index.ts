@@ -1,0 +1,55 @@
+// Kernels the WASM backend lacks, gets wrong or runs as slow scalar loops when training a CNN.
+// Replacements work on raw TensorInfos - calling WASM's own kernels (mostly XNNPACK) or looping
+// over the WASM heap in JS - so they create no tensors and free every intermediate they make.
+import { tf } from '../tf.js';
+import * as backpropFilter from './conv2d-backprop-filter.js';
+import * as backpropInput from './conv2d-backprop-input.js';
+import * as matMul from './batch-mat-mul.js';
+import * as maxPoolGrad from './max-pool-grad.js';
+import * as sum from './sum.js';
+import { stockKernelConfig, type KernelArgs, type ReplacementKernel, type TensorInfo } from './wasm-kernel-utils.js';
+
+const replacements: ReadonlyArray<{ kernelName: string; kernel: ReplacementKernel }> = [
+  { kernelName: backpropFilter.kernelName, kernel: backpropFilter.conv2dBackpropFilter },
+  { kernelName: backpropInput.kernelName, kernel: backpropInput.conv2dBackpropInput },
+  { kernelName: matMul.kernelName, kernel: matMul.batchMatMul },
+  { kernelName: maxPoolGrad.kernelName, kernel: maxPoolGrad.maxPoolGrad },
+  { kernelName: sum.kernelName, kernel: sum.sum },
+];
+
+/** Names of the kernels `registerWasmTrainingKernels` installs for the 'wasm' backend. */
+export const wasmTrainingKernelNames: readonly string[] = replacements.map((r) => r.kernelName);
+
+// Marks our kernelFuncs so a second copy of this module (or a second call) never takes them for stock ones.
+const ours = Symbol.for('skin-cancer-detection.wasm-training-kernel');
+type MarkedKernelFunc = tf.KernelFunc & { [ours]?: true };
+
+function isOurs(kernelName: string): boolean {
+  return Boolean((tf.getKernel(kernelName, 'wasm')?.kernelFunc as MarkedKernelFunc | undefined)?.[ours]);
+}
+
+/** Installs the training kernels for the 'wasm' backend. Idempotent; call after the backend loaded. */
+export function registerWasmTrainingKernels(): void {
+  if (!tf.getKernel('Conv2D', 'wasm')) {
+    throw new Error('the WASM backend is not loaded: import @tensorflow/tfjs-backend-wasm first');
+  }
+  for (const { kernelName, kernel } of replacements) {
+    if (isOurs(kernelName)) continue;
+    const stock = stockKernelConfig(kernelName);
+    const kernelFunc: MarkedKernelFunc = (params): TensorInfo => kernel(params as unknown as KernelArgs, stock?.kernelFunc);
+    kernelFunc[ours] = true;
+    if (stock) tf.unregisterKernel(kernelName, 'wasm');
+    // The stock setup still has to run if the backend is ever re-initialised: replacements call it.
+    tf.registerKernel({ ...stock, kernelName, backendName: 'wasm', kernelFunc });
+  }
+}
+
+/** Puts WASM's own kernels back (and removes the ones it never had), e.g. to measure the difference. */
+export function unregisterWasmTrainingKernels(): void {
+  for (const { kernelName } of replacements) {
+    if (!isOurs(kernelName)) continue;
+    tf.unregisterKernel(kernelName, 'wasm');
+    const stock = stockKernelConfig(kernelName);
+    if (stock) tf.registerKernel(stock);
+  }
+}

@@ -1,0 +1,98 @@
+// Shared shapes of the ML core. No tensors here: these travel between threads and to disk.
+
+/** Hyper-parameters of one training run. Everything a user may set, with defaults in `defaultTrainingParams`. */
+export interface TrainingParams {
+  architecture: string;
+  imageSize: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  /** Fraction of the training split held out (stratified) for threshold choice and early stopping. */
+  validationFraction: number;
+  /** Weight classes inversely to their frequency in the loss. */
+  classWeighting: boolean;
+  augment: boolean;
+  /** Stop when validation AUC has not improved for this many epochs (0 = never). */
+  earlyStoppingPatience: number;
+  /** The decision threshold is the highest one whose validation sensitivity reaches this. */
+  targetSensitivity: number;
+}
+
+export const defaultTrainingParams: TrainingParams = {
+  architecture: 'original-cnn',
+  imageSize: 96,
+  epochs: 10,
+  batchSize: 32,
+  learningRate: 0.001,
+  seed: 42,
+  validationFraction: 0.15,
+  classWeighting: true,
+  augment: true,
+  earlyStoppingPatience: 0,
+  targetSensitivity: 0.9,
+};
+
+export interface ConfusionMatrix {
+  /** Positive (cancerous) images predicted positive. */
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+}
+
+export interface RocPoint {
+  fpr: number;
+  tpr: number;
+  threshold: number;
+}
+
+export interface CalibrationBin {
+  lower: number;
+  upper: number;
+  count: number;
+  meanPredicted: number;
+  fractionPositive: number;
+}
+
+/** Quality of a model on one labelled set, at one decision threshold. */
+export interface EvaluationMetrics {
+  n: number;
+  positives: number;
+  auc: number;
+  accuracy: number;
+  balancedAccuracy: number;
+  sensitivity: number;
+  specificity: number;
+  threshold: number;
+  ece: number;
+  confusionMatrix: ConfusionMatrix;
+  roc: RocPoint[];
+  calibration: CalibrationBin[];
+}
+
+/** Per-split, per-class counts and content hashes of the images a model saw. */
+export interface DatasetFingerprint {
+  /** sha256 over the sorted per-image hashes, split and class names: equal data gives equal hash. */
+  hash: string;
+  counts: Record<string, Record<string, number>>;
+}
+
+/** Everything stored beside a model's weights. */
+export interface ModelMetadata {
+  format: 'skin-cancer-detection/model@1';
+  version: string;
+  architecture: string;
+  imageSize: number;
+  /** Index 0 is the negative class, index 1 the positive (cancerous) one. */
+  classNames: [string, string];
+  positiveClass: string;
+  threshold: number;
+  metrics: { validation?: EvaluationMetrics; test?: EvaluationMetrics };
+  trainingParams: TrainingParams;
+  datasetFingerprint?: DatasetFingerprint;
+  backend: string;
+  createdAt: string;
+  trainingSeconds: number;
+  epochsCompleted: number;
+}
