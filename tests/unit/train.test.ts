@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../../server/ml/tf.js';
+import { initBackend } from '../../server/ml/backend.js';
+import { loadImageFolder, stratifiedSplit, subset, type LabelledImages } from '../../server/ml/dataset.js';
+import { balancedClassWeights, trainModel, TrainingCancelledError, type BatchProgress } from '../../server/ml/train.js';
+import { predictScores } from '../../server/ml/predict.js';
+import { defaultTrainingParams, type TrainingParams } from '../../server/ml/types.js';
+import { createToyDataset, type ToyDataset } from '../helpers/images.js';
+
+const SIZE = 32;
+let toy: ToyDataset;
+let train: LabelledImages;
+let validation: LabelledImages;
+let test: LabelledImages;
+
+const params = (overrides: Partial<TrainingParams> = {}): TrainingParams => ({
+  ...defaultTrainingParams,
+  imageSize: SIZE,
+  epochs: 6,
+  batchSize: 16,
+  seed: 7,
+  ...overrides,
+});
+
+beforeAll(async () => {
+  await initBackend();
+  toy = await createToyDataset({ splits: { train: 40, test: 12 }, size: 48, seed: 3 });
+  const all = await loadImageFolder(toy.splitDir('train'), { imageSize: SIZE });
+  const split = stratifiedSplit(all.labels, 0.2, 1);
+  train = subset(all, split.train);
+  validation = subset(all, split.validation);
+  test = await loadImageFolder(toy.splitDir('test'), { imageSize: SIZE });
+});
+
+afterAll(() => toy?.cleanup());
+
+describe('balancedClassWeights', () => {
+  it('weights each class by n / (2 * its count)', () => {
+    // 1 positive, 3 negatives: positive 4/(2*1) = 2, negative 4/(2*3) = 2/3.
+    const w = balancedClassWeights(Uint8Array.from([0, 0, 0, 1]));
+    expect(w.positive).toBeCloseTo(2);
+    expect(w.negative).toBeCloseTo(2 / 3);
+  });
+
+  it('falls back to equal weights when a class is missing', () => {
+    expect(balancedClassWeights(Uint8Array.from([1, 1]))).toEqual({ negative: 1, positive: 1 });
+  });
+});
+
+describe('trainModel on the WASM backend', () => {
+  it('learns the toy lesions, reports every batch and epoch, and leaks no tensors', async () => {
+    const before = tf.memory().numTensors;
+    const batches: BatchProgress[] = [];
+    const p = params();
+    const result = await trainModel({ train, validation }, p, { onBatchEnd: (b) => batches.push(b) });
+
+    expect(result.history).toHaveLength(p.epochs);
+    expect(batches).toHaveLength(p.epochs * Math.ceil(train.count / p.batchSize));
+    expect(batches.every((b) => Number.isFinite(b.loss) && b.imagesPerSecond > 0)).toBe(true);
+    expect(result.history.at(-1)!.loss).toBeLessThan(result.history[0].loss);
+
+    const scores = predictScores(result.model, test);
+    const correct = scores.reduce((n, s, i) => n + ((s >= 0.5 ? 1 : 0) === test.labels[i] ? 1 : 0), 0);
+    expect(correct / test.count).toBeGreaterThanOrEqual(0.9);
+
+    result.model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('is reproducible for a seed', async () => {
+    const run = async () => {
+      const r = await trainModel({ train, validation }, params({ epochs: 2 }));
+      r.model.dispose();
+      return r.history.map((h) => h.loss);
+    };
+    expect(await run()).toEqual(await run());
+  });
+
+  it('stops early when validation AUC stops improving', async () => {
+    // With a zero learning rate the weights never change, so AUC never improves after epoch 1.
+    const r = await trainModel({ train, validation }, params({ epochs: 6, learningRate: 0, earlyStoppingPatience: 2 }));
+    r.model.dispose();
+    expect(r.history).toHaveLength(3);
+    expect(r.stoppedEarly).toBe(true);
+    expect(r.bestEpoch).toBe(1);
+  });
+
+  it('cancels between batches and frees everything', async () => {
+    const before = tf.memory().numTensors;
+    const abort = new AbortController();
+    let seen = 0;
+    const run = trainModel({ train, validation }, params({ epochs: 5 }), {
+      onBatchEnd: () => {
+        if (++seen === 2) abort.abort();
+      },
+    }, abort.signal);
+    await expect(run).rejects.toBeInstanceOf(TrainingCancelledError);
+    expect(seen).toBe(2);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses an unknown architecture with a typed error', async () => {
+    await expect(trainModel({ train, validation }, params({ architecture: 'no-such-net' }))).rejects.toMatchObject({
+      code: 'UNKNOWN_ARCHITECTURE',
+    });
+  });
+});
