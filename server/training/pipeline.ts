@@ -1,0 +1,137 @@
+// One training run end to end: decode the data once, train, choose the decision threshold on
+// validation data, measure on the test split, save an immutable version, maybe activate it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { tf } from '../ml/tf.js';
+import { backendInfo } from '../ml/backend.js';
+import { loadImageFolder, stratifiedSplit, subset, datasetFingerprint, type LabelledImages } from '../ml/dataset.js';
+import { trainModel, TrainingCancelledError } from '../ml/train.js';
+import { predictScores } from '../ml/predict.js';
+import { chooseThreshold, evaluateScores } from '../ml/metrics.js';
+import { ModelRegistry } from '../registry/model-registry.js';
+import type { EvaluationMetrics, ModelMetadata } from '../ml/types.js';
+import type { TrainingEvent, TrainingRequest } from './training-events.js';
+
+export class NoTrainingDataError extends Error {
+  readonly code = 'NO_TRAINING_DATA';
+}
+
+function hasBothClasses(labels: Uint8Array): boolean {
+  return labels.includes(0) && labels.includes(1);
+}
+
+async function loadSplit(
+  dir: string,
+  request: TrainingRequest,
+  emit: (e: TrainingEvent) => void,
+  signal?: AbortSignal,
+): Promise<LabelledImages> {
+  const images = await loadImageFolder(dir, {
+    imageSize: request.params.imageSize,
+    positiveClass: request.positiveClass,
+    limits: request.imageLimits,
+    signal,
+    onProgress: (done, total) => emit({ type: 'data-progress', done, total }),
+  });
+  if (signal?.aborted) throw new TrainingCancelledError();
+  return images;
+}
+
+/** Runs the whole pipeline; a cancelled run emits `cancelled` and throws TrainingCancelledError. */
+export async function runTraining(
+  request: TrainingRequest,
+  emit: (event: TrainingEvent) => void,
+  signal?: AbortSignal,
+): Promise<{ model: ModelMetadata; activated: boolean }> {
+  try {
+    return await trainAndSave(request, emit, signal);
+  } catch (error) {
+    if (error instanceof TrainingCancelledError) emit({ type: 'cancelled' });
+    throw error;
+  }
+}
+
+async function trainAndSave(
+  request: TrainingRequest,
+  emit: (event: TrainingEvent) => void,
+  signal?: AbortSignal,
+): Promise<{ model: ModelMetadata; activated: boolean }> {
+  const { params } = request;
+  const trainDir = path.join(request.dataDir, 'train');
+  const testDir = path.join(request.dataDir, 'test');
+  if (!fs.existsSync(trainDir)) throw new NoTrainingDataError(`no training images: ${trainDir} does not exist`);
+
+  emit({ type: 'stage', stage: 'loading-data', message: `decoding ${trainDir} at ${params.imageSize}px` });
+  const all = await loadSplit(trainDir, request, emit, signal);
+  if (all.count === 0) throw new NoTrainingDataError(`no readable images under ${trainDir}`);
+  const test = fs.existsSync(testDir) ? await loadSplit(testDir, request, emit, signal) : undefined;
+  const split = stratifiedSplit(all.labels, params.validationFraction, params.seed);
+  const train = subset(all, split.train);
+  const validation = subset(all, split.validation);
+
+  emit({
+    type: 'stage',
+    stage: 'training',
+    message: `${train.count} training, ${validation.count} validation, ${test?.count ?? 0} test images; ${params.architecture} at ${params.imageSize}px`,
+  });
+  const result = await trainModel(
+    { train, validation },
+    params,
+    {
+      onBatchEnd: (p) => emit({ type: 'batch', ...p }),
+      onEpochEnd: (p) => emit({ type: 'epoch', ...p }),
+    },
+    signal,
+  );
+  const { model } = result;
+  try {
+    emit({ type: 'stage', stage: 'evaluating', message: 'choosing the threshold and measuring' });
+    // The threshold comes from validation data only; the test split never influences the model.
+    const thresholdSet = validation.count > 0 && hasBothClasses(validation.labels) ? validation : train;
+    const thresholdScores = predictScores(model, thresholdSet);
+    const threshold = chooseThreshold(thresholdSet.labels, thresholdScores, { targetSensitivity: params.targetSensitivity });
+    const metrics: { validation?: EvaluationMetrics; test?: EvaluationMetrics } = {};
+    if (thresholdSet === validation) metrics.validation = evaluateScores(validation.labels, thresholdScores, threshold);
+    if (test && test.count > 0 && hasBothClasses(test.labels)) {
+      metrics.test = evaluateScores(test.labels, predictScores(model, test), threshold);
+    }
+
+    emit({ type: 'stage', stage: 'saving', message: 'saving the model version' });
+    const registry = new ModelRegistry(request.modelsDir);
+    const saved = await registry.save(model, {
+      format: 'skin-cancer-detection/model@1',
+      architecture: params.architecture,
+      imageSize: params.imageSize,
+      classNames: all.classNames,
+      positiveClass: all.classNames[1],
+      threshold,
+      metrics,
+      trainingParams: params,
+      datasetFingerprint: datasetFingerprint(test ? { train: all, test } : { train: all }),
+      backend: backendInfo().name,
+      trainingSeconds: result.seconds,
+      epochsCompleted: result.history.length,
+    });
+    const activated = await activateIfBetter(registry, saved, request.autoPromote);
+    emit({ type: 'succeeded', model: saved, activated });
+    return { model: saved, activated };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The first model always becomes active; later ones only when asked and better on held-out AUC. */
+async function activateIfBetter(registry: ModelRegistry, candidate: ModelMetadata, autoPromote: boolean): Promise<boolean> {
+  const activeVersion = await registry.activeVersion();
+  if (activeVersion === null) {
+    await registry.promote(candidate.version);
+    return true;
+  }
+  if (!autoPromote) return false;
+  const { versions } = await registry.list();
+  const active = versions.find((v) => v.version === activeVersion);
+  const score = (m?: ModelMetadata) => m?.metrics.test?.auc ?? m?.metrics.validation?.auc ?? Number.NEGATIVE_INFINITY;
+  if (score(candidate) <= score(active)) return false;
+  await registry.promote(candidate.version);
+  return true;
+}
