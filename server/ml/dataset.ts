@@ -70,6 +70,9 @@ const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
 
 const isHidden = (name: string): boolean => name.startsWith('.');
 
+/** Whether a file name is one the loader reads (by extension; hidden files never are). */
+export const isImageFileName = (name: string): boolean => !isHidden(name) && IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
+
 async function isDirectory(entry: import('node:fs').Dirent, dir: string): Promise<boolean> {
   if (entry.isDirectory()) return true;
   return entry.isSymbolicLink() && (await fs.stat(path.join(dir, entry.name)).catch(() => null))?.isDirectory() === true;
@@ -99,7 +102,7 @@ export async function listImageFolder(splitDir: string): Promise<{ classNames: s
     const classDir = path.join(splitDir, className);
     const names: string[] = [];
     for (const entry of await fs.readdir(classDir, { withFileTypes: true })) {
-      if (isHidden(entry.name) || !IMAGE_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) continue;
+      if (!isImageFileName(entry.name)) continue;
       if (await isFile(entry, classDir)) names.push(entry.name);
     }
     names.sort(byCodePoint);

@@ -1,0 +1,44 @@
+// npm run evaluate -- --data <folder with class subfolders> [--model <version>] [--json]
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadImageFolder } from '../ml/dataset.js';
+import { predictScores } from '../ml/predict.js';
+import { evaluateScores } from '../ml/metrics.js';
+import { startCli, loadClassifier, runCli } from './common.js';
+import { ProgressBar } from './progress.js';
+import { printMetrics } from './print-metrics.js';
+
+runCli(async () => {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string' },
+      model: { type: 'string' },
+      'positive-class': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.data) throw new Error('usage: npm run evaluate -- --data <folder with class subfolders> [--model <version>] [--json]');
+  const { config, backend } = await startCli();
+  const classifier = await loadClassifier(config, values.model);
+  const { metadata } = classifier;
+  const progress = new ProgressBar('decoding');
+  const images = await loadImageFolder(path.resolve(values.data), {
+    imageSize: metadata.imageSize,
+    positiveClass: values['positive-class'] ?? metadata.positiveClass,
+    onProgress: (done, total) => progress.update(done, total),
+  });
+  progress.finish();
+  for (const { file, reason } of images.skipped) process.stderr.write(`skipped ${file}: ${reason}\n`);
+  const started = performance.now();
+  const scores = predictScores(classifier.model, images);
+  const seconds = (performance.now() - started) / 1000;
+  const metrics = evaluateScores(images.labels, scores, metadata.threshold);
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ modelVersion: metadata.version, backend: backend.name, imageSize: metadata.imageSize, skipped: images.skipped.length, inferenceSeconds: seconds, ...metrics })}\n`,
+    );
+    return;
+  }
+  process.stdout.write(`model ${metadata.version} (${metadata.architecture}, ${metadata.imageSize}px) on ${values.data}: ${(images.count / seconds).toFixed(0)} img/s\n`);
+  printMetrics('evaluation', metrics);
+});

@@ -1,0 +1,70 @@
+// The command-line tools as a user runs them: separate processes, real files, exit codes.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../server/paths.js';
+import { createToyDataset, type ToyDataset } from '../helpers/images.js';
+
+const run = promisify(execFile);
+let toy: ToyDataset;
+let modelsDir: string;
+
+function cli(script: string, args: string[]) {
+  return run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/cli', script), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, MODELS_DIR: modelsDir },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+}
+
+beforeAll(async () => {
+  toy = await createToyDataset({ splits: { train: 24, test: 10 }, size: 48, seed: 9 });
+  modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-models-'));
+});
+
+afterAll(async () => {
+  await toy?.cleanup();
+  fs.rmSync(modelsDir, { recursive: true, force: true });
+});
+
+describe('command line', () => {
+  it('train saves an active version, evaluate --json and classify read it back', async () => {
+    const trained = await cli('train.ts', ['--data', toy.root, '--epochs', '4', '--image-size', '32', '--batch-size', '16', '--seed', '3', '--json']);
+    const saved = JSON.parse(trained.stdout);
+    expect(saved).toMatchObject({ version: 'v1', activated: true, imageSize: 32, architecture: 'original-cnn' });
+    expect(trained.stderr).toContain('tfjs backend: wasm');
+
+    const evaluated = JSON.parse((await cli('evaluate.ts', ['--data', toy.splitDir('test'), '--json'])).stdout);
+    for (const key of ['auc', 'accuracy', 'balancedAccuracy', 'sensitivity', 'specificity', 'threshold', 'ece', 'n', 'modelVersion']) {
+      expect(evaluated).toHaveProperty(key);
+    }
+    expect(evaluated.n).toBe(20);
+    expect(evaluated.modelVersion).toBe('v1');
+    expect(evaluated.threshold).toBeCloseTo(saved.threshold, 6);
+    // Same images, same model, same threshold: the CLI's numbers equal the ones stored at training.
+    expect(evaluated.auc).toBeCloseTo(saved.metrics.test.auc, 6);
+
+    const malignant = toy.files.find((f) => f.split === 'test' && f.className === 'malignant')!.path;
+    const { stdout } = await cli('classify.ts', [malignant]);
+    expect(stdout).toMatch(/malignant p=0\.\d+ risk=(medium|high)/);
+    expect(stdout).toContain('not a diagnosis');
+  });
+
+  it('classify reports each bad file and exits non-zero', async () => {
+    const notAnImage = path.join(modelsDir, 'notes.jpg');
+    fs.writeFileSync(notAnImage, 'these are not pixels');
+    const failure = await cli('classify.ts', [notAnImage, path.join(modelsDir, 'missing.png')]).catch((e) => e);
+    expect(failure.code).toBe(1);
+    expect(failure.stdout).toContain('NOT_AN_IMAGE');
+    expect(failure.stdout).toContain('UNREADABLE_FILE');
+  });
+
+  it('train refuses out-of-range parameters with a clear message', async () => {
+    const failure = await cli('train.ts', ['--data', toy.root, '--epochs', '0']).catch((e) => e);
+    expect(failure.code).toBe(1);
+    expect(failure.stderr).toContain('epochs: must be at least 1');
+  });
+});
