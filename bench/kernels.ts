@@ -14,6 +14,7 @@ import { describeBackend, initBackend } from '../server/ml/backend.js';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../server/ml/kernels/index.js';
 import { conv2dBackpropFilter, kernelName as backpropFilterKernel } from '../server/ml/kernels/conv2d-backprop-filter.js';
 import type { KernelArgs } from '../server/ml/kernels/wasm-kernel-utils.js';
+import { buildModel } from '../server/ml/models/index.js';
 
 export interface ThroughputOptions {
   imageSize: number;
@@ -33,28 +34,6 @@ export interface Throughput {
 
 const warmUpSteps = 2;
 
-/** The original network: conv 32/64/128 3x3 'same' ReLU, each followed by 2x2 max-pooling, dense 128, sigmoid. */
-function buildOriginalCnn(imageSize: number): tf.LayersModel {
-  const model = tf.sequential();
-  [32, 64, 128].forEach((filters, i) => {
-    model.add(
-      tf.layers.conv2d({
-        ...(i === 0 ? { inputShape: [imageSize, imageSize, 3] } : {}),
-        filters,
-        kernelSize: 3,
-        padding: 'same',
-        activation: 'relu',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: i }),
-      }),
-    );
-    model.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
-  });
-  model.add(tf.layers.flatten());
-  model.add(tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 10 }) }));
-  model.add(tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }) }));
-  return model;
-}
-
 interface Workload {
   trainStep(): void;
   inferBatch(): void;
@@ -62,7 +41,7 @@ interface Workload {
 }
 
 function originalCnnWorkload(imageSize: number, batchSize: number): Workload {
-  const model = buildOriginalCnn(imageSize);
+  const model = buildModel('original-cnn', { imageSize, seed: 0 });
   const optimizer = tf.train.adam(0.001);
   const xs = tf.randomUniform([batchSize, imageSize, imageSize, 3], 0, 1, 'float32', 1);
   const ys = tf.tensor2d(Array.from({ length: batchSize }, (_, i) => i % 2), [batchSize, 1]);

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from './tf.js';
+import { writeFileDurable } from '../util/atomic-write.js';
 
 type ModelArtifacts = tf.io.ModelArtifacts;
 type ModelJSON = tf.io.ModelJSON;
@@ -48,17 +49,6 @@ export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-async function writeDurably(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await fs.open(file, 'w');
-  try {
-    await handle.writeFile(data);
-    // The caller renames the folder into place next; the bytes must be on disk before that.
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 async function save(dir: string, artifacts: ModelArtifacts): Promise<tf.io.SaveResult> {
   if (artifacts.modelTopology instanceof ArrayBuffer) {
     throw new ModelFileError('UNSUPPORTED_MODEL', 'binary (GraphDef) model topologies are not supported');
@@ -82,8 +72,9 @@ async function save(dir: string, artifacts: ModelArtifacts): Promise<tf.io.SaveR
   if (artifacts.modelInitializer) modelJson.modelInitializer = artifacts.modelInitializer;
 
   await fs.mkdir(dir, { recursive: true });
-  await writeDurably(path.join(dir, WEIGHTS_FILE), weights);
-  await writeDurably(path.join(dir, MODEL_FILE), JSON.stringify(modelJson));
+  // The registry renames the folder into place next: the bytes must be on disk before that.
+  await writeFileDurable(path.join(dir, WEIGHTS_FILE), weights);
+  await writeFileDurable(path.join(dir, MODEL_FILE), JSON.stringify(modelJson));
   return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON({ ...artifacts, weightData: weights.buffer }) };
 }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { tf } from '../ml/tf.js';
 import { WEIGHTS_FILE, ModelFileError, fileSystemHandler, sha256Hex } from '../ml/model-io.js';
 import type { ModelMetadata } from '../ml/types.js';
-import { fsyncDir, uniqueName, writeFileAtomic, writeFileDurable } from './atomic-write.js';
+import { fsyncDir, uniqueName, writeFileAtomic, writeFileDurable } from '../util/atomic-write.js';
 import { RegistryError } from './registry-error.js';
 
 export const METADATA_FILE = 'metadata.json';
