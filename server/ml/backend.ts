@@ -3,12 +3,13 @@
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { tf } from './tf.js';
+import { setThreadedWasmBackend } from './wasm-threads.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
   name: BackendName;
-  /** Threads the backend computes with (WASM under Node is single-threaded per isolate). */
+  /** Threads the backend computes with. */
   threads: number;
   simd: boolean;
   /** Why a preferred backend was not used, for the logs and the API. */
@@ -23,6 +24,8 @@ export interface BackendOptions {
 
 let current: BackendInfo | undefined;
 let pending: Promise<BackendInfo> | undefined;
+/** Threads the user allows (TF_THREADS, else every core), whether or not the backend uses them all. */
+let threadBudget = 1;
 
 const require = createRequire(import.meta.url);
 
@@ -38,18 +41,29 @@ async function tryTensorflow(): Promise<string | undefined> {
   }
 }
 
-async function initWasm(threads: number): Promise<void> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  // Ignored by tfjs under Node today (it disables WASM threads there), honoured where supported.
-  wasm.setThreadsCount(threads);
-  if (!(await tf.setBackend('wasm'))) throw new Error('the WASM backend failed to initialise');
+/** Loads WASM with this project's training kernels; resolves to the threads it computes with. */
+async function initWasm(threads: number): Promise<{ threads: number; fallbackReason?: string }> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  let result: { threads: number; fallbackReason?: string } = { threads: 1 };
+  // The threaded build exists only with SIMD.
+  if (threads > 1 && (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) {
+    try {
+      result = { threads: await setThreadedWasmBackend(threads) };
+    } catch (error) {
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      result = { threads: 1, fallbackReason: `WASM threads unavailable (${error instanceof Error ? error.message : String(error)})` };
+    }
+  }
+  if (tf.getBackend() !== 'wasm' && !(await tf.setBackend('wasm'))) throw new Error('the WASM backend failed to initialise');
   const { registerWasmTrainingKernels } = await import('./kernels/index.js');
   registerWasmTrainingKernels();
+  return result;
 }
 
 async function select(options: BackendOptions): Promise<BackendInfo> {
   const preferred = options.preferred ?? 'auto';
   const threads = Math.max(1, options.threads ?? os.availableParallelism());
+  threadBudget = threads;
   let fallbackReason: string | undefined;
 
   if (preferred === 'auto' || preferred === 'tensorflow') {
@@ -61,10 +75,9 @@ async function select(options: BackendOptions): Promise<BackendInfo> {
     await tf.setBackend('cpu');
     return { name: 'cpu', threads: 1, simd: false };
   }
-  await initWasm(threads);
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const wasm = await initWasm(threads);
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
-  return { name: 'wasm', threads: wasm.getThreadsCount(), simd, fallbackReason };
+  return { name: 'wasm', threads: wasm.threads, simd, fallbackReason: [fallbackReason, wasm.fallbackReason].filter(Boolean).join('; ') || undefined };
 }
 
 /** Initialises the backend for this thread (idempotent: later calls return the first choice). */
@@ -80,6 +93,14 @@ export function initBackend(options: BackendOptions = {}): Promise<BackendInfo> 
 export function backendInfo(): BackendInfo {
   if (!current) throw new Error('initBackend() has not completed');
   return current;
+}
+
+/**
+ * Replica threads for data-parallel training: the thread budget on WASM, 1 elsewhere
+ * (tfjs-node already trains on every core; the cpu backend is for reference runs only).
+ */
+export function trainingThreads(): number {
+  return current?.name === 'wasm' ? threadBudget : 1;
 }
 
 export function describeBackend(info: BackendInfo): string {

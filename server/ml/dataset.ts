@@ -279,10 +279,18 @@ export interface BatchOptions {
   augmentOptions?: Partial<AugmentOptions>;
 }
 
-/** Model input [n, size, size, 3] in [0, 1] and targets [n, 1] (1 = positive). Caller disposes both. */
-export function makeBatch(images: LabelledImages, indices: number[], options: BatchOptions): { x: Tensor4D; y: Tensor2D } {
+/** A batch as plain arrays: `count` rows of size x size x 3 values in [0, 1], targets 0 or 1. */
+export interface BatchArrays {
+  size: number;
+  count: number;
+  x: Float32Array;
+  y: Float32Array;
+}
+
+/** The rows `indices` of `images`, augmented when asked, as model-ready arrays. */
+export function batchArrays(images: LabelledImages, indices: number[], options: BatchOptions): BatchArrays {
   checkIndices(images, indices);
-  if (options.augment && !options.rng) throw new RangeError('makeBatch: augmentation needs an rng');
+  if (options.augment && !options.rng) throw new RangeError('a batch with augmentation needs an rng');
   const { size } = images;
   const stride = size * size * 3;
   const augmentOptions = { ...defaultAugmentOptions, ...options.augmentOptions };
@@ -294,7 +302,17 @@ export function makeBatch(images: LabelledImages, indices: number[], options: Ba
     else copyInto(pixels, x, row * stride);
     y[row] = images.labels[source];
   });
-  return { x: tf.tensor4d(x, [indices.length, size, size, 3], 'float32'), y: tf.tensor2d(y, [indices.length, 1], 'float32') };
+  return { size, count: indices.length, x, y };
+}
+
+/** Model input [n, size, size, 3] in [0, 1] and targets [n, 1] (1 = positive). Caller disposes both. */
+export function makeBatch(images: LabelledImages, indices: number[], options: BatchOptions): { x: Tensor4D; y: Tensor2D } {
+  return batchTensors(batchArrays(images, indices, options));
+}
+
+/** The tensors of a batch: [n, size, size, 3] and [n, 1]. Caller disposes both. */
+export function batchTensors({ size, count, x, y }: BatchArrays): { x: Tensor4D; y: Tensor2D } {
+  return { x: tf.tensor4d(x, [count, size, size, 3], 'float32'), y: tf.tensor2d(y, [count, 1], 'float32') };
 }
 
 /** Counts per split and class, and one hash that changes when any image or label changes. */

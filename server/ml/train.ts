@@ -1,15 +1,22 @@
 // The training loop: seeded, class-weighted binary cross-entropy with Adam, progress events per
 // batch and epoch, cancellation between batches, early stopping on validation AUC.
 // A hand-written loop rather than model.fit: fit has no per-sample weights, no AUC and no
-// clean way to stop from another thread.
+// clean way to stop from another thread. The optimizer steps run on a training engine: this
+// thread alone, or data-parallel replica workers when more than one thread is allowed.
 import { tf } from './tf.js';
 import type { TrainingParams } from './types.js';
 import type { LabelledImages } from './dataset.js';
-import { makeBatch } from './dataset.js';
+import { batchArrays } from './dataset.js';
 import { createRng } from './random.js';
 import { buildModel } from './models/index.js';
 import { predictScores } from './predict.js';
 import { rocAuc } from './metrics.js';
+import { balancedClassWeights, PROBABILITY_EPSILON, type ClassWeights } from './loss.js';
+import { trainingThreads } from './backend.js';
+import { SingleThreadEngine, type TrainingEngine } from './training-engine.js';
+import { DataParallelEngine, supportsDataParallel } from './parallel/data-parallel-engine.js';
+
+export { balancedClassWeights };
 
 export interface BatchProgress {
   epoch: number;
@@ -49,6 +56,8 @@ export interface TrainingResult {
   stoppedEarly: boolean;
   cancelled: boolean;
   seconds: number;
+  /** Compute threads the optimizer steps ran on (replica workers when more than 1). */
+  threads: number;
 }
 
 export class TrainingCancelledError extends Error {
@@ -58,23 +67,12 @@ export class TrainingCancelledError extends Error {
   }
 }
 
-const EPSILON = 1e-7;
-
-/** Weights that make each class contribute equally to the loss, whatever its frequency. */
-export function balancedClassWeights(labels: Uint8Array): { negative: number; positive: number } {
-  const positives = labels.reduce((sum, l) => sum + l, 0);
-  const negatives = labels.length - positives;
-  if (positives === 0 || negatives === 0) return { negative: 1, positive: 1 };
-  return { negative: labels.length / (2 * negatives), positive: labels.length / (2 * positives) };
-}
-
-function weightedBinaryCrossEntropy(y: tf.Tensor, p: tf.Tensor, weights: { negative: number; positive: number }): tf.Scalar {
-  return tf.tidy(() => {
-    const clipped = p.clipByValue(EPSILON, 1 - EPSILON);
-    const perSample = y.mul(clipped.log()).add(tf.scalar(1).sub(y).mul(tf.scalar(1).sub(clipped).log())).neg();
-    const sampleWeights = y.mul(weights.positive - weights.negative).add(weights.negative);
-    return perSample.mul(sampleWeights).mean() as tf.Scalar;
-  });
+export interface TrainingOptions {
+  /**
+   * Compute threads: more than 1 trains on that many data-parallel replica workers. Default:
+   * the backend's training threads (TF_THREADS, else every core, on WASM).
+   */
+  threads?: number;
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -87,7 +85,7 @@ function validationMetrics(model: tf.LayersModel, validation: LabelledImages, ba
   let loss = 0;
   let correct = 0;
   for (let i = 0; i < scores.length; i++) {
-    const p = Math.min(Math.max(scores[i], EPSILON), 1 - EPSILON);
+    const p = Math.min(Math.max(scores[i], PROBABILITY_EPSILON), 1 - PROBABILITY_EPSILON);
     const y = validation.labels[i];
     loss -= y ? Math.log(p) : Math.log(1 - p);
     if ((p >= 0.5 ? 1 : 0) === y) correct++;
@@ -101,22 +99,38 @@ function validationMetrics(model: tf.LayersModel, validation: LabelledImages, ba
   };
 }
 
+/** The engine `options` ask for, falling back to this thread when replicas cannot keep the semantics. */
+async function startEngine(model: tf.LayersModel, params: TrainingParams, classWeights: ClassWeights, options: TrainingOptions): Promise<TrainingEngine> {
+  const threads = Math.max(1, Math.floor(options.threads ?? trainingThreads()));
+  const settings = { learningRate: params.learningRate, classWeights };
+  if (threads < 2 || params.batchSize < 2 || !supportsDataParallel(model)) return new SingleThreadEngine(model, settings);
+  return DataParallelEngine.start(model, {
+    ...settings,
+    architecture: params.architecture,
+    imageSize: params.imageSize,
+    seed: params.seed,
+    maxBatch: params.batchSize,
+    threads: Math.min(threads, params.batchSize),
+  });
+}
+
 export async function trainModel(
   data: { train: LabelledImages; validation: LabelledImages },
   params: TrainingParams,
   callbacks: TrainingCallbacks = {},
   signal?: AbortSignal,
+  options: TrainingOptions = {},
 ): Promise<TrainingResult> {
   const { train, validation } = data;
   if (train.count === 0) throw new RangeError('the training set is empty');
   const started = performance.now();
   const rng = createRng(params.seed);
   const model = buildModel(params.architecture, { imageSize: params.imageSize, seed: params.seed });
-  const optimizer = tf.train.adam(params.learningRate);
   const weights = params.classWeighting ? balancedClassWeights(train.labels) : { negative: 1, positive: 1 };
   const batchesPerEpoch = Math.ceil(train.count / params.batchSize);
   const totalBatches = batchesPerEpoch * params.epochs;
   const history: EpochProgress[] = [];
+  let engine: TrainingEngine | undefined;
   let best: { auc: number; loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
   let stoppedEarly = false;
   let cancelled = false;
@@ -129,6 +143,7 @@ export async function trainModel(
   };
 
   try {
+    engine = await startEngine(model, params, weights, options);
     epochs: for (let epoch = 1; epoch <= params.epochs; epoch++) {
       const epochStart = performance.now();
       const order = rng.shuffle(Array.from({ length: train.count }, (_, i) => i));
@@ -141,16 +156,7 @@ export async function trainModel(
         }
         const batchStart = performance.now();
         const indices = order.slice(b * params.batchSize, (b + 1) * params.batchSize);
-        const { x, y } = makeBatch(train, indices, { augment: params.augment, rng });
-        let correct: tf.Scalar | undefined;
-        const loss = optimizer.minimize(() => {
-          const p = model.apply(x, { training: true }) as tf.Tensor;
-          correct = tf.keep(p.greaterEqual(0.5).toFloat().equal(y).toFloat().sum() as tf.Scalar);
-          return weightedBinaryCrossEntropy(y, p, weights);
-        }, true) as tf.Scalar;
-        const [lossValue] = await loss.data();
-        const [correctValue] = await correct!.data();
-        tf.dispose([x, y, loss, correct!]);
+        const { loss: lossValue, correct: correctValue } = await engine.step(batchArrays(train, indices, { augment: params.augment, rng }));
 
         trainingMs += performance.now() - batchStart;
         imagesSeen += indices.length;
@@ -171,6 +177,7 @@ export async function trainModel(
         await yieldToEventLoop();
       }
 
+      await engine.syncModel();
       const val = validation.count > 0 ? validationMetrics(model, validation, params.batchSize) : undefined;
       const epochSeconds = (performance.now() - epochStart) / 1000;
       const progress: EpochProgress = {
@@ -207,12 +214,13 @@ export async function trainModel(
       stoppedEarly,
       cancelled,
       seconds: (performance.now() - started) / 1000,
+      threads: engine.threads,
     };
   } catch (error) {
     model.dispose();
     throw error;
   } finally {
     best?.weights.forEach((w) => w.dispose());
-    optimizer.dispose();
+    await engine?.dispose();
   }
 }

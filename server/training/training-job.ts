@@ -1,7 +1,8 @@
 // Main-thread handle of a training run in a worker thread: event stream, cancel, completion.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import type { BackendOptions } from '../ml/backend.js';
+import { startModuleWorker } from '../util/module-worker.js';
 import type { ModelMetadata } from '../ml/types.js';
 import type { TrainingEvent, TrainingRequest } from './training-events.js';
 
@@ -10,20 +11,7 @@ export type TrainingOutcome =
   | { status: 'cancelled' }
   | { status: 'failed'; code: string; message: string };
 
-const runningFromSource = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(`./training-worker${runningFromSource ? '.ts' : '.js'}`, import.meta.url);
-
-/**
- * Compiled builds start the worker file directly. From source (tsx), Node 20 does not apply
- * `--import tsx` to a worker's entry module, so a tiny bootstrap registers tsx's hooks first.
- */
-function startWorker(workerData: unknown): Worker {
-  if (!runningFromSource) return new Worker(workerUrl, { workerData });
-  // tsx's API registers its loader hooks in the calling thread (its plain entry only does so on the main thread).
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
+const workerUrl = new URL('./training-worker.js', import.meta.url);
 
 export class TrainingJob {
   private readonly events = new EventEmitter();
@@ -32,7 +20,7 @@ export class TrainingJob {
   readonly done: Promise<TrainingOutcome>;
 
   constructor(request: TrainingRequest, backend: BackendOptions = {}) {
-    this.worker = startWorker({ request, backend });
+    this.worker = startModuleWorker(workerUrl, { request, backend });
     this.done = new Promise<TrainingOutcome>((resolve) => {
       let outcome: TrainingOutcome | undefined;
       this.worker.on('message', (event: TrainingEvent) => {

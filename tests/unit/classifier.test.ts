@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../server/ml/tf.js';
 import { initBackend, backendInfo, describeBackend } from '../../server/ml/backend.js';
@@ -16,7 +17,9 @@ describe('backend selection', () => {
     expect(tf.getBackend()).toBe(info.name);
     if (info.name === 'wasm') {
       expect(info.fallbackReason).toMatch(/tfjs-node/);
-      expect(describeBackend(info)).toMatch(/^wasm, 1 thread, SIMD/);
+      // Every core by default (the threaded WASM build caps its pool at 8).
+      expect(info.threads).toBe(Math.min(os.availableParallelism(), 8));
+      expect(describeBackend(info)).toMatch(new RegExp(`^wasm, ${info.threads} threads?, SIMD`));
     } else {
       expect(info.name).toBe('tensorflow');
     }

@@ -1,0 +1,37 @@
+// The training objective, shared by every training engine so that they optimise the same thing.
+import { tf } from './tf.js';
+
+export interface ClassWeights {
+  negative: number;
+  positive: number;
+}
+
+/** Probabilities are clipped this far from 0 and 1 before taking logs. */
+export const PROBABILITY_EPSILON = 1e-7;
+
+/** Weights that make each class contribute equally to the loss, whatever its frequency. */
+export function balancedClassWeights(labels: Uint8Array): ClassWeights {
+  const positives = labels.reduce((sum, l) => sum + l, 0);
+  const negatives = labels.length - positives;
+  if (positives === 0 || negatives === 0) return { negative: 1, positive: 1 };
+  return { negative: labels.length / (2 * negatives), positive: labels.length / (2 * positives) };
+}
+
+/**
+ * Class-weighted binary cross-entropy of `rows` predictions, divided by `batchSize`: with
+ * `rows = batchSize` it is the batch mean; the values of the shards of a batch add up to it,
+ * so gradients of shards add up to the batch gradient.
+ */
+export function batchLoss(y: tf.Tensor, p: tf.Tensor, weights: ClassWeights, batchSize: number): tf.Scalar {
+  return tf.tidy(() => {
+    const clipped = p.clipByValue(PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON);
+    const perSample = y.mul(clipped.log()).add(tf.scalar(1).sub(y).mul(tf.scalar(1).sub(clipped).log())).neg();
+    const sampleWeights = y.mul(weights.positive - weights.negative).add(weights.negative);
+    return perSample.mul(sampleWeights).sum().div(batchSize) as tf.Scalar;
+  });
+}
+
+/** How many predictions land on the right side of 0.5. */
+export function correctCount(y: tf.Tensor, p: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => p.greaterEqual(0.5).toFloat().equal(y).toFloat().sum() as tf.Scalar);
+}

@@ -1,0 +1,138 @@
+// Data-parallel training on N worker threads, each with its own single-threaded WASM backend
+// and replica of the model. Per batch: the coordinator copies the batch into shared memory;
+// replica k loads the shared weights and computes the gradient of its contiguous shard (loss
+// divided by the full batch size) into its own slot; then replica k adds up all slots, in
+// replica order, and runs Adam on its own range of the shared weights. The step equals a
+// single-threaded step on the whole batch up to float rounding, and is the same on every run.
+import { tf } from '../tf.js';
+import type { BatchArrays } from '../dataset.js';
+import type { EngineSettings, StepOutcome, TrainingEngine } from '../training-engine.js';
+import type { ReplicaMemory } from './protocol.js';
+import { ReplicaHandle } from './replica-handle.js';
+import { allocateSharedBuffers, flatLayout, slotOf, type FlatLayout, type SharedBuffers } from './shared-buffers.js';
+
+export interface DataParallelSettings extends EngineSettings {
+  architecture: string;
+  imageSize: number;
+  seed: number;
+  /** Largest batch the engine will be given. */
+  maxBatch: number;
+  /** Replica workers (compute threads). */
+  threads: number;
+}
+
+/** Whether data parallelism keeps this model's semantics (see docs/performance.md). */
+export function supportsDataParallel(model: tf.LayersModel): boolean {
+  // Non-trainable weights (batch-norm moving statistics) would be updated from shard
+  // statistics, not from the whole batch.
+  return model.nonTrainableWeights.length === 0;
+}
+
+/** [start, start + count) of each of `parts` contiguous pieces of `total`, sizes differing by at most one. */
+export function shardRanges(total: number, parts: number): { start: number; count: number }[] {
+  return Array.from({ length: parts }, (_, k) => {
+    const start = Math.floor((k * total) / parts);
+    return { start, count: Math.floor(((k + 1) * total) / parts) - start };
+  });
+}
+
+export class DataParallelEngine implements TrainingEngine {
+  private readonly x: Float32Array;
+  private readonly y: Float32Array;
+  private readonly summed: Float32Array;
+  private readonly weights: Float32Array;
+  /** The replicas' Adam updates of the last step; the next step (or a sync) waits for them. */
+  private applying: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  private constructor(
+    private readonly model: tf.LayersModel,
+    private readonly settings: DataParallelSettings,
+    buffers: SharedBuffers,
+    private readonly trainable: FlatLayout,
+    private readonly replicas: ReplicaHandle[],
+  ) {
+    this.x = new Float32Array(buffers.x);
+    this.y = new Float32Array(buffers.y);
+    this.summed = new Float32Array(buffers.summed);
+    this.weights = new Float32Array(buffers.weights);
+  }
+
+  get threads(): number {
+    return this.replicas.length;
+  }
+
+  /** Starts `settings.threads` replicas of `model`, holding its current weights. */
+  static async start(model: tf.LayersModel, settings: DataParallelSettings): Promise<DataParallelEngine> {
+    if (!supportsDataParallel(model)) throw new RangeError('data-parallel training needs a model without non-trainable weights');
+    const trainable = flatLayout(model.trainableWeights.map((w) => w.shape as number[]));
+    const buffers = allocateSharedBuffers({ ...settings, replicas: settings.threads, trainable });
+    const weights = new Float32Array(buffers.weights);
+    model.trainableWeights.forEach((w, i) => slotOf(weights, trainable, i).set(w.read().dataSync()));
+
+    const { architecture, imageSize, seed, learningRate, classWeights } = settings;
+    const optimizerRanges = shardRanges(trainable.length, settings.threads);
+    const replicas = optimizerRanges.map(
+      ({ start, count }, replica) =>
+        new ReplicaHandle({ replica, architecture, imageSize, seed, learningRate, classWeights, buffers, trainable, optimizerRange: { from: start, to: start + count } }),
+    );
+    try {
+      await Promise.all(replicas.map((r) => r.ready));
+    } catch (error) {
+      await Promise.all(replicas.map((r) => r.terminate()));
+      throw error;
+    }
+    return new DataParallelEngine(model, settings, buffers, trainable, replicas);
+  }
+
+  async step(batch: BatchArrays): Promise<StepOutcome> {
+    if (batch.count < 1 || batch.count > this.settings.maxBatch) {
+      throw new RangeError(`a batch of ${batch.count} is outside the engine's 1..${this.settings.maxBatch}`);
+    }
+    // The replicas read the batch and the weights: both must be final before the step starts.
+    await this.applying;
+    this.x.set(batch.x);
+    this.y.set(batch.y);
+    const shards = shardRanges(batch.count, this.replicas.length);
+    const working = this.replicas.map((_, k) => k).filter((k) => shards[k]!.count > 0);
+    const outcomes = await Promise.all(
+      working.map((k) => this.replicas[k]!.request({ type: 'step', ...shards[k]!, batchSize: batch.count }, 'gradients')),
+    );
+    this.applying = Promise.all(this.replicas.map((r) => r.request({ type: 'apply', replicas: working }, 'applied')));
+    // Awaited by the next step; this keeps a failure in between from being "unhandled".
+    this.applying.catch(() => undefined);
+    return {
+      loss: outcomes.reduce((sum, o) => sum + o.loss, 0),
+      correct: outcomes.reduce((sum, o) => sum + o.correct, 0),
+    };
+  }
+
+  async syncModel(): Promise<void> {
+    await this.applying;
+    const values = this.trainable.shapes.map((shape, i) => tf.tensor(slotOf(this.weights, this.trainable, i).slice(), shape));
+    try {
+      this.model.setWeights(values);
+    } finally {
+      tf.dispose(values);
+    }
+  }
+
+  /** Tensors and WASM heap of each replica, to check that training leaks nothing. */
+  async replicaMemory(): Promise<ReplicaMemory[]> {
+    await this.applying;
+    const replies = await Promise.all(this.replicas.map((r) => r.request({ type: 'memory' }, 'memory')));
+    return replies.map(({ numTensors, wasmHeapBytes }) => ({ numTensors, wasmHeapBytes }));
+  }
+
+  /** The last batch gradient, as the replicas applied it (for tests). */
+  async lastGradient(): Promise<Float32Array> {
+    await this.applying;
+    return this.summed.slice();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.all(this.replicas.map((r) => r.terminate()));
+  }
+}

@@ -1,0 +1,63 @@
+// Adam over one range of a flat weight vector, in a single pass that also adds up the
+// replicas' gradients. tf.train.adam's update (same defaults, same bias correction, epsilon
+// added to the square root) without its ten tensor passes and allocations per variable; each
+// replica updates only its own range, so the optimizer's cost is split between the threads
+// instead of repeated in each.
+
+export interface AdamSettings {
+  learningRate: number;
+  beta1?: number;
+  beta2?: number;
+  /** tf.train.adam takes the backend's float epsilon (1e-7 for float32) when none is given. */
+  epsilon: number;
+}
+
+export class FlatAdam {
+  private readonly firstMoment: Float32Array;
+  private readonly secondMoment: Float32Array;
+  private readonly beta1: number;
+  private readonly beta2: number;
+  /** beta^t after t steps, as tf.train.adam keeps it (starts at beta). */
+  private accBeta1: number;
+  private accBeta2: number;
+
+  constructor(
+    private readonly from: number,
+    private readonly to: number,
+    private readonly settings: AdamSettings,
+  ) {
+    this.beta1 = settings.beta1 ?? 0.9;
+    this.beta2 = settings.beta2 ?? 0.999;
+    this.accBeta1 = this.beta1;
+    this.accBeta2 = this.beta2;
+    this.firstMoment = new Float32Array(to - from);
+    this.secondMoment = new Float32Array(to - from);
+  }
+
+  /**
+   * For i in this optimizer's range: summed[i] = the sum of `gradients` (in the order given,
+   * so every run adds alike), then weights[i] -= lr * m̂ / (sqrt(v̂) + epsilon).
+   */
+  step(weights: Float32Array, gradients: Float32Array[], summed: Float32Array): void {
+    const { beta1, beta2, firstMoment: m, secondMoment: v, from, to } = this;
+    const { learningRate, epsilon } = this.settings;
+    const correction1 = 1 - this.accBeta1;
+    const correction2 = 1 - this.accBeta2;
+    const [first, ...rest] = gradients;
+    if (!first) throw new RangeError('an Adam step needs at least one gradient');
+    summed.set(first.subarray(from, to), from);
+    for (const gradient of rest) {
+      for (let i = from; i < to; i++) summed[i] += gradient[i]!;
+    }
+    for (let i = from, j = 0; i < to; i++, j++) {
+      const g = summed[i]!;
+      const mj = beta1 * m[j]! + (1 - beta1) * g;
+      const vj = beta2 * v[j]! + (1 - beta2) * g * g;
+      m[j] = mj;
+      v[j] = vj;
+      weights[i] = weights[i]! - (learningRate * (mj / correction1)) / (Math.sqrt(vj / correction2) + epsilon);
+    }
+    this.accBeta1 *= beta1;
+    this.accBeta2 *= beta2;
+  }
+}

@@ -1,0 +1,88 @@
+// One replica of the model in a worker. Each step it takes the current weights from shared
+// memory and writes the gradient of its shard of the batch into its slot; once every replica
+// has, it adds up the slots and runs Adam on its own range of the shared weights.
+import { tf } from '../tf.js';
+import { buildModel } from '../models/index.js';
+import { batchLoss, correctCount } from '../loss.js';
+import type { StepOutcome } from '../training-engine.js';
+import { FlatAdam } from './flat-adam.js';
+import type { ReplicaMemory, ReplicaSetup } from './protocol.js';
+import { gradientSlot, slotOf } from './shared-buffers.js';
+
+/** Every replica's gradient slot: a replica reads them all for its own range. */
+function optimizerSlots({ buffers, trainable }: ReplicaSetup): Float32Array[] {
+  const replicas = buffers.gradients.byteLength / (4 * trainable.length);
+  return Array.from({ length: replicas }, (_, k) => gradientSlot(buffers, trainable, k));
+}
+
+export class ModelReplica {
+  private readonly model: tf.LayersModel;
+  private readonly variables: tf.Variable[];
+  private readonly optimizer: FlatAdam;
+  private readonly x: Float32Array;
+  private readonly y: Float32Array;
+  private readonly gradients: Float32Array;
+  private readonly slots: Float32Array[];
+  private readonly summed: Float32Array;
+  private readonly weights: Float32Array;
+
+  constructor(private readonly setup: ReplicaSetup) {
+    const { architecture, imageSize, seed, learningRate, buffers, trainable, optimizerRange } = setup;
+    this.model = buildModel(architecture, { imageSize, seed });
+    this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    if (JSON.stringify(this.variables.map((v) => v.shape)) !== JSON.stringify(trainable.shapes)) {
+      throw new Error('replica: trainable weights differ from the coordinator model');
+    }
+    this.optimizer = new FlatAdam(optimizerRange.from, optimizerRange.to, { learningRate, epsilon: tf.backend().epsilon() });
+    this.x = new Float32Array(buffers.x);
+    this.y = new Float32Array(buffers.y);
+    this.slots = optimizerSlots(setup);
+    this.gradients = this.slots[setup.replica]!;
+    this.summed = new Float32Array(buffers.summed);
+    this.weights = new Float32Array(buffers.weights);
+  }
+
+  /** Writes the gradient of rows [start, start + count), at the current shared weights, into this replica's slot. */
+  computeGradients(start: number, count: number, batchSize: number): StepOutcome {
+    const { imageSize, classWeights, trainable } = this.setup;
+    this.loadWeights();
+    const stride = imageSize * imageSize * 3;
+    const x = tf.tensor4d(this.x.slice(start * stride, (start + count) * stride), [count, imageSize, imageSize, 3]);
+    const y = tf.tensor2d(this.y.slice(start, start + count), [count, 1]);
+    let correct: tf.Scalar | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const p = this.model.apply(x, { training: true }) as tf.Tensor;
+      correct = tf.keep(correctCount(y, p));
+      return batchLoss(y, p, classWeights, batchSize);
+    }, this.variables);
+    try {
+      this.variables.forEach((v, i) => slotOf(this.gradients, trainable, i).set(grads[v.name]!.dataSync()));
+      return { loss: value.dataSync()[0]!, correct: correct!.dataSync()[0]! };
+    } finally {
+      tf.dispose([x, y, value, correct!, ...Object.values(grads)]);
+    }
+  }
+
+  /** Adds up the gradients of `replicas` and runs one Adam step, on this replica's range of the shared weights. */
+  applyGradients(replicas: number[]): void {
+    this.optimizer.step(this.weights, replicas.map((k) => this.slots[k]!), this.summed);
+  }
+
+  memory(): ReplicaMemory {
+    const backend = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
+    return { numTensors: tf.memory().numTensors, wasmHeapBytes: backend.wasm?.HEAPU8.length ?? 0 };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+
+  private loadWeights(): void {
+    const { trainable } = this.setup;
+    this.variables.forEach((v, i) => {
+      const value = tf.tensor(slotOf(this.weights, trainable, i).slice(), v.shape);
+      v.assign(value);
+      value.dispose();
+    });
+  }
+}

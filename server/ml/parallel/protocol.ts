@@ -1,0 +1,37 @@
+// Messages between the data-parallel coordinator and its replica workers. Only small control
+// messages travel this way; tensors live in the shared buffers.
+import type { ClassWeights } from '../loss.js';
+import type { FlatLayout, SharedBuffers } from './shared-buffers.js';
+
+/** workerData of a replica worker. */
+export interface ReplicaSetup {
+  replica: number;
+  architecture: string;
+  imageSize: number;
+  seed: number;
+  learningRate: number;
+  classWeights: ClassWeights;
+  buffers: SharedBuffers;
+  trainable: FlatLayout;
+  /** The range of the flat weights this replica's Adam updates. */
+  optimizerRange: { from: number; to: number };
+}
+
+export type CoordinatorMessage =
+  /** Gradient of rows [start, start + count) of the shared batch, its loss divided by batchSize. */
+  | { type: 'step'; start: number; count: number; batchSize: number }
+  /** Sum the gradient slots of `replicas` (in that order) and run Adam, on this replica's range of the weights. */
+  | { type: 'apply'; replicas: number[] }
+  | { type: 'memory' };
+
+export type ReplicaMessage =
+  | { type: 'ready' }
+  | { type: 'gradients'; loss: number; correct: number }
+  | { type: 'applied' }
+  | { type: 'memory'; numTensors: number; wasmHeapBytes: number }
+  | { type: 'failed'; message: string };
+
+export interface ReplicaMemory {
+  numTensors: number;
+  wasmHeapBytes: number;
+}

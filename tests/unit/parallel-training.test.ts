@@ -1,0 +1,239 @@
+// Data-parallel training against the single-threaded path it must equal: the same batch
+// gradient and Adam step, the same learning, cancellation, flat memory and no stray workers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../../server/ml/tf.js';
+import { initBackend } from '../../server/ml/backend.js';
+import { batchArrays, batchTensors, loadImageFolder, stratifiedSplit, subset, type LabelledImages } from '../../server/ml/dataset.js';
+import { balancedClassWeights, batchLoss } from '../../server/ml/loss.js';
+import { buildModel } from '../../server/ml/models/index.js';
+import { createRng } from '../../server/ml/random.js';
+import { SingleThreadEngine } from '../../server/ml/training-engine.js';
+import { trainModel, TrainingCancelledError } from '../../server/ml/train.js';
+import { predictScores } from '../../server/ml/predict.js';
+import { DataParallelEngine, shardRanges } from '../../server/ml/parallel/data-parallel-engine.js';
+import { runningReplicaWorkers } from '../../server/ml/parallel/replica-handle.js';
+import { FlatAdam } from '../../server/ml/parallel/flat-adam.js';
+import { defaultTrainingParams, type TrainingParams } from '../../server/ml/types.js';
+import { createToyDataset, type ToyDataset } from '../helpers/images.js';
+
+const SIZE = 32;
+let toy: ToyDataset;
+let train: LabelledImages;
+let validation: LabelledImages;
+let test: LabelledImages;
+
+const params = (overrides: Partial<TrainingParams> = {}): TrainingParams => ({
+  ...defaultTrainingParams,
+  imageSize: SIZE,
+  epochs: 6,
+  batchSize: 16,
+  seed: 7,
+  ...overrides,
+});
+
+beforeAll(async () => {
+  await initBackend({ preferred: 'wasm' });
+  toy = await createToyDataset({ splits: { train: 40, test: 12 }, size: 48, seed: 3 });
+  const all = await loadImageFolder(toy.splitDir('train'), { imageSize: SIZE });
+  const split = stratifiedSplit(all.labels, 0.2, 1);
+  train = subset(all, split.train);
+  validation = subset(all, split.validation);
+  test = await loadImageFolder(toy.splitDir('test'), { imageSize: SIZE });
+});
+
+afterAll(() => toy?.cleanup());
+
+/** Largest difference relative to the largest reference value. */
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]!));
+    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  }
+  return worst / scale;
+}
+
+/** Seeded values in [-1, 1). */
+function values(count: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  return Float32Array.from({ length: count }, () => rng.uniform(-1, 1));
+}
+
+function flatten(tensors: tf.Tensor[]): Float32Array {
+  const parts = tensors.map((t) => t.dataSync() as Float32Array);
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+describe('shardRanges', () => {
+  it('splits a batch into contiguous shards whose sizes differ by at most one', () => {
+    for (const [batch, replicas] of [[32, 2], [7, 3], [5, 4], [3, 3]] as const) {
+      const shards = shardRanges(batch, replicas);
+      expect(shards).toHaveLength(replicas);
+      shards.forEach((s, k) => expect(s.start).toBe(k === 0 ? 0 : shards[k - 1]!.start + shards[k - 1]!.count));
+      expect(shards.reduce((n, s) => n + s.count, 0)).toBe(batch);
+      const counts = shards.map((s) => s.count);
+      expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
+describe('FlatAdam', () => {
+  it('follows tf.train.adam step by step, on its range only', () => {
+    const size = 1000;
+    const initial = values(size, 1);
+    const variable = tf.variable(tf.tensor1d(initial));
+    const reference = tf.train.adam(0.01);
+    const weights = Float32Array.from(initial);
+    const summed = new Float32Array(size);
+    const adam = new FlatAdam(100, 900, { learningRate: 0.01, epsilon: tf.backend().epsilon() });
+    try {
+      for (let step = 0; step < 4; step++) {
+        // Two halves of a gradient, as two replicas would write them.
+        const halves = [values(size, 10 + step), values(size, 20 + step)];
+        const gradient = tf.tensor1d(halves[0]!.map((g, i) => Math.fround(g + halves[1]![i]!)));
+        reference.applyGradients([{ name: variable.name, tensor: gradient }]);
+        gradient.dispose();
+        adam.step(weights, halves, summed);
+      }
+      const expected = variable.dataSync() as Float32Array;
+      expect(relativeError(weights.subarray(100, 900), expected.subarray(100, 900))).toBeLessThan(1e-5);
+      expect(Array.from(weights.subarray(0, 100))).toEqual(Array.from(initial.subarray(0, 100)));
+      expect(Array.from(weights.subarray(900))).toEqual(Array.from(initial.subarray(900)));
+    } finally {
+      reference.dispose();
+      variable.dispose();
+    }
+  });
+});
+
+describe('DataParallelEngine', () => {
+  it.each([2, 3])('computes the single-thread batch gradient and Adam steps on %i replicas', async (threads) => {
+    const p = params({ batchSize: 13 });
+    const classWeights = balancedClassWeights(train.labels);
+    const rng = createRng(5);
+    const batches = [0, 1].map((b) => batchArrays(train, Array.from({ length: p.batchSize }, (_, i) => b * p.batchSize + i), { augment: true, rng }));
+
+    // Reference: the whole batch in this thread, with tf.train.adam.
+    const reference = buildModel(p.architecture, { imageSize: SIZE, seed: p.seed });
+    const variables = reference.trainableWeights.map((w) => w.read() as tf.Variable);
+    const single = new SingleThreadEngine(reference, { learningRate: p.learningRate, classWeights });
+    const model = buildModel(p.architecture, { imageSize: SIZE, seed: p.seed });
+    const engine = await DataParallelEngine.start(model, { ...p, classWeights, maxBatch: p.batchSize, threads });
+    try {
+      // Two steps: the second one also checks Adam's moments and bias correction.
+      for (const batch of batches) {
+        const { x, y } = batchTensors(batch);
+        const { value, grads } = tf.variableGrads(() => batchLoss(y, reference.apply(x, { training: true }) as tf.Tensor, classWeights, batch.count), variables);
+        const expectedGradient = flatten(variables.map((v) => grads[v.name]!));
+        const expectedLoss = value.dataSync()[0]!;
+        tf.dispose([x, y, value, ...Object.values(grads)]);
+        await single.step(batch);
+
+        const outcome = await engine.step(batch);
+        expect(Math.abs(outcome.loss - expectedLoss) / expectedLoss).toBeLessThan(1e-5);
+        expect(relativeError(await engine.lastGradient(), expectedGradient)).toBeLessThan(1e-4);
+        await engine.syncModel();
+        expect(relativeError(flatten(model.getWeights()), flatten(reference.getWeights()))).toBeLessThan(1e-4);
+      }
+    } finally {
+      await engine.dispose();
+      await single.dispose();
+      reference.dispose();
+      model.dispose();
+    }
+  });
+});
+
+describe('DataParallelEngine resources', () => {
+  it('keeps every replica\'s tensors and WASM heap flat from step to step', async () => {
+    const p = params();
+    const classWeights = balancedClassWeights(train.labels);
+    const model = buildModel(p.architecture, { imageSize: SIZE, seed: p.seed });
+    const engine = await DataParallelEngine.start(model, { ...p, classWeights, maxBatch: p.batchSize, threads: 2 });
+    const rng = createRng(1);
+    const step = () => engine.step(batchArrays(train, Array.from({ length: p.batchSize }, (_, i) => i), { augment: true, rng }));
+    try {
+      await step();
+      await step();
+      const before = await engine.replicaMemory();
+      for (let i = 0; i < 4; i++) await step();
+      await engine.syncModel();
+      expect(await engine.replicaMemory()).toEqual(before);
+    } finally {
+      await engine.dispose();
+      model.dispose();
+    }
+  });
+
+  it('rejects instead of hanging when a replica cannot start, and stops the others', async () => {
+    const p = params();
+    // The coordinator's model is for 32 px images; replicas building 48 px ones disagree on the weights.
+    const model = buildModel(p.architecture, { imageSize: SIZE, seed: p.seed });
+    const start = DataParallelEngine.start(model, { ...p, imageSize: 48, classWeights: { negative: 1, positive: 1 }, maxBatch: p.batchSize, threads: 2 });
+    await expect(start).rejects.toMatchObject({ code: 'TRAINING_REPLICA_FAILED' });
+    model.dispose();
+    expect(runningReplicaWorkers()).toBe(0);
+  });
+});
+
+describe('trainModel on data-parallel replicas', () => {
+  it('learns the toy lesions, reports every batch and epoch, leaks no tensors and stops its workers', async () => {
+    const before = tf.memory().numTensors;
+    const p = params();
+    let batches = 0;
+    const result = await trainModel({ train, validation }, p, { onBatchEnd: () => batches++ }, undefined, { threads: 2 });
+
+    expect(result.threads).toBe(2);
+    expect(result.history).toHaveLength(p.epochs);
+    expect(batches).toBe(p.epochs * Math.ceil(train.count / p.batchSize));
+    expect(result.history.at(-1)!.loss).toBeLessThan(result.history[0]!.loss);
+    const scores = predictScores(result.model, test);
+    const correct = scores.reduce((n, s, i) => n + ((s >= 0.5 ? 1 : 0) === test.labels[i] ? 1 : 0), 0);
+    expect(correct / test.count).toBeGreaterThanOrEqual(0.9);
+
+    result.model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(runningReplicaWorkers()).toBe(0);
+  });
+
+  it('is reproducible for a seed and follows the single-thread run', async () => {
+    const run = async (threads: number) => {
+      const r = await trainModel({ train, validation }, params({ epochs: 2 }), {}, undefined, { threads });
+      r.model.dispose();
+      return r.history.map((h) => h.loss);
+    };
+    const parallel = await run(2);
+    expect(await run(2)).toEqual(parallel);
+    const single = await run(1);
+    single.forEach((loss, i) => expect(Math.abs(parallel[i]! - loss) / loss).toBeLessThan(1e-3));
+  });
+
+  it('cancels between batches, frees everything and stops its workers', async () => {
+    const before = tf.memory().numTensors;
+    const abort = new AbortController();
+    let seen = 0;
+    const run = trainModel(
+      { train, validation },
+      params({ epochs: 5 }),
+      {
+        onBatchEnd: () => {
+          if (++seen === 2) abort.abort();
+        },
+      },
+      abort.signal,
+      { threads: 2 },
+    );
+    await expect(run).rejects.toBeInstanceOf(TrainingCancelledError);
+    expect(seen).toBe(2);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(runningReplicaWorkers()).toBe(0);
+  });
+});
