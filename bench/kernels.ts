@@ -1,8 +1,10 @@
 // Training and inference throughput of the original CNN on the WASM backend with this project's
 // training kernels, plus where a training step spends its time.
 //
-//   npx tsx bench/kernels.ts [--json] [--sizes 64,96,128] [--steps 5] [--batch 32] [--profile] [--compare-stock] [--baseline]
+//   npx tsx bench/kernels.ts [--json] [--sizes 64,96,128] [--steps 5] [--batch 32] [--threads 1] [--profile] [--compare-stock] [--baseline]
 //
+// --threads       WASM compute threads (default 1, so kernel figures compare like with like);
+//                 this measures one model in one thread, not the data-parallel training engine
 // --profile       per-kernel time of one training step at each size
 // --compare-stock times each replaced kernel against WASM's own one at the 64x64 model's shapes
 // --baseline      also trains with WASM's own kernels plus only the missing filter gradient
@@ -245,7 +247,8 @@ async function main(): Promise<void> {
     if (!json) console.log(line);
   };
 
-  const backend = await initBackend({ preferred: 'wasm' });
+  const threads = Number(option(args, '--threads') ?? 1);
+  const backend = await initBackend({ preferred: 'wasm', threads });
   // Timings on a shared machine mean little without the load they were taken under.
   const loadBefore = os.loadavg()[0]!;
   log(`backend: ${describeBackend(backend)}; load average ${loadBefore.toFixed(2)} on ${os.availableParallelism()} cores`);

@@ -1,68 +1,109 @@
 // npm run bench [-- --json --quick --image-size N --batch-size N --architecture NAME]
-// Training throughput, single-image latency and batch inference on the active backend.
+// Training throughput, single-image latency and batch inference on the active backend, and how
+// training and batch inference scale from one thread to all of them (TF_THREADS to limit).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import { tf } from '../ml/tf.js';
-import { defaultTrainingParams, type ModelMetadata } from '../ml/types.js';
-import { trainModel } from '../ml/train.js';
-import type { LabelledImages } from '../ml/dataset.js';
-import { buildModel } from '../ml/models/index.js';
-import { Classifier } from '../ml/classifier.js';
-import { createRng } from '../ml/random.js';
+import { trainingThreads } from '../ml/backend.js';
+import { defaultTrainingParams } from '../ml/types.js';
+import { startModuleWorker } from '../util/module-worker.js';
 import { sharedDatasetDir } from '../paths.js';
 import { startCli, runCli } from './common.js';
+import type { Classifier } from '../ml/classifier.js';
+import {
+  batchInferenceImagesPerSecond,
+  benchClassifier,
+  median,
+  percentile,
+  randomImages,
+  roundsFor,
+  trainingImagesPerSecond,
+  type BenchShape,
+} from './bench-measure.js';
+import type { SingleThreadReply, SingleThreadRequest } from './bench-single-thread.js';
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+/** The same measurements on one thread, in a worker with its own one-thread backend. */
+class SingleThreadProbe {
+  private constructor(private readonly worker: Worker) {}
+
+  static async start(shape: BenchShape): Promise<SingleThreadProbe> {
+    const probe = new SingleThreadProbe(startModuleWorker(new URL('./bench-single-thread.js', import.meta.url), shape));
+    await probe.reply();
+    return probe;
+  }
+
+  async measure(request: SingleThreadRequest): Promise<number> {
+    const answer = this.reply();
+    this.worker.postMessage(request);
+    return (await answer) as number;
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private reply(): Promise<SingleThreadReply> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number) => reject(new Error(`the single-thread benchmark worker exited with code ${code}`));
+      this.worker.once('error', reject);
+      this.worker.once('exit', onExit);
+      this.worker.once('message', (message: SingleThreadReply) => {
+        this.worker.off('error', reject);
+        this.worker.off('exit', onExit);
+        resolve(message);
+      });
+    });
+  }
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+interface Scaling {
+  imagesPerSec: number;
+  singleThread: number;
+  /** Median of the per-round ratios. */
+  scaling: number;
 }
 
-function randomImages(count: number, size: number, seed: number): LabelledImages {
-  const rng = createRng(seed);
-  const pixels = new Uint8Array(count * size * size * 3);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.floor(rng.next() * 256);
-  const labels = Uint8Array.from({ length: count }, (_, i) => i % 2);
-  return {
-    size,
-    count,
-    pixels,
-    labels,
-    files: Array.from(labels, (_, i) => `synthetic-${i}`),
-    classNames: ['benign', 'malignant'],
-    skipped: [],
-    contentHashes: [],
-  };
+/** Alternates `measure` on all threads and on the probe's one thread, round by round. */
+async function alternate(rounds: number, measure: () => Promise<number> | number, single: () => Promise<number>): Promise<Scaling> {
+  const many: number[] = [];
+  const one: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    many.push(await measure());
+    one.push(await single());
+  }
+  return { imagesPerSec: median(many), singleThread: median(one), scaling: median(many.map((m, i) => m / one[i]!)) };
 }
 
-/** Steady-state images/s: per-batch rates after the warm-up batches, median. */
-async function trainingImagesPerSecond(architecture: string, imageSize: number, batchSize: number, batches: number): Promise<number> {
-  const warmUp = 3;
-  const images = randomImages(batchSize * (batches + warmUp), imageSize, 1);
-  const empty = randomImages(0, imageSize, 2);
-  const rates: number[] = [];
-  let last = performance.now();
-  const result = await trainModel(
-    { train: images, validation: empty },
-    { ...defaultTrainingParams, architecture, imageSize, batchSize, epochs: 1, augment: true },
-    {
-      onBatchEnd: (p) => {
-        const now = performance.now();
-        if (p.batch > warmUp) rates.push(batchSize / ((now - last) / 1000));
-        last = now;
-      },
-    },
-  );
-  result.model.dispose();
-  return median(rates);
+/** Training and batch inference on all threads and, alternating with them, on one. */
+async function measureScaling(shape: BenchShape, compare: boolean, classifier: Classifier): Promise<{ train: Scaling; infer: Scaling }> {
+  const rounds = roundsFor(shape.quick);
+  const train = () => trainingImagesPerSecond(shape);
+  const infer = () => batchInferenceImagesPerSecond(classifier, shape);
+  if (!compare) {
+    // With one thread there is nothing to compare: the figures are their own baseline.
+    const alone = async (measure: () => Promise<number> | number) => {
+      const figures: number[] = [];
+      for (let r = 0; r < rounds; r++) figures.push(await measure());
+      return { imagesPerSec: median(figures), singleThread: median(figures), scaling: 1 };
+    };
+    return { train: await alone(train), infer: await alone(infer) };
+  }
+  const probe = await SingleThreadProbe.start(shape);
+  try {
+    return {
+      train: await alternate(rounds, train, () => probe.measure('train')),
+      infer: await alternate(rounds, infer, () => probe.measure('infer')),
+    };
+  } finally {
+    await probe.close();
+  }
 }
+
+const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 
 async function sampleJpeg(): Promise<Buffer> {
   const realDir = path.join(sharedDatasetDir, 'test', 'malignant');
@@ -85,30 +126,25 @@ runCli(async () => {
     },
   });
   const { backend } = await startCli();
-  const imageSize = Number(values['image-size'] ?? defaultTrainingParams.imageSize);
-  const batchSize = Number(values['batch-size'] ?? defaultTrainingParams.batchSize);
-  const architecture = values.architecture ?? defaultTrainingParams.architecture;
-  const quick = values.quick;
+  const shape: BenchShape = {
+    imageSize: Number(values['image-size'] ?? defaultTrainingParams.imageSize),
+    batchSize: Number(values['batch-size'] ?? defaultTrainingParams.batchSize),
+    architecture: values.architecture ?? defaultTrainingParams.architecture,
+    quick: values.quick,
+  };
+  const { imageSize, batchSize, architecture, quick } = shape;
+  const threads = trainingThreads();
+  const loadBefore = os.loadavg();
 
-  const trainImagesPerSec = await trainingImagesPerSecond(architecture, imageSize, batchSize, quick ? 3 : 12);
+  const classifier = benchClassifier(shape);
+  const { train, infer } = await measureScaling(shape, threads > 1 && backend.name === 'wasm', classifier);
 
-  const metadata = { version: 'bench', imageSize, threshold: 0.5, classNames: ['benign', 'malignant'] } as ModelMetadata;
-  const classifier = new Classifier(buildModel(architecture, { imageSize, seed: 1 }), metadata);
-  classifier.warmUp();
   const one = randomImages(1, imageSize, 4).pixels;
   const single: number[] = [];
   for (let i = 0; i < (quick ? 10 : 100); i++) {
     const t = performance.now();
     classifier.predictPixels([one]);
     single.push(performance.now() - t);
-  }
-  const batch = randomImages(batchSize, imageSize, 5);
-  const rows = Array.from({ length: batchSize }, (_, i) => batch.pixels.subarray(i * imageSize * imageSize * 3, (i + 1) * imageSize * imageSize * 3));
-  const batchTimes: number[] = [];
-  for (let i = 0; i < (quick ? 3 : 15); i++) {
-    const t = performance.now();
-    classifier.predictPixels(rows);
-    batchTimes.push(performance.now() - t);
   }
   const jpeg = await sampleJpeg();
   const endToEnd: number[] = [];
@@ -118,20 +154,29 @@ runCli(async () => {
     endToEnd.push(performance.now() - t);
   }
   classifier.dispose();
+  const numTensors = tf.memory().numTensors;
+  const loadAfter = os.loadavg();
 
   const report = {
     backend: backend.name,
-    threads: backend.threads,
+    threads,
+    backendThreads: backend.threads,
     simd: backend.simd,
     architecture,
     imageSize,
     batchSize,
-    trainImagesPerSec: Number(trainImagesPerSec.toFixed(1)),
-    inferMsP50: Number(median(single).toFixed(2)),
-    inferMsP99: Number(percentile(single, 99).toFixed(2)),
-    batchInferImagesPerSec: Number((batchSize / (median(batchTimes) / 1000)).toFixed(1)),
-    classifyJpegMsP50: Number(median(endToEnd).toFixed(2)),
-    numTensors: tf.memory().numTensors,
+    trainImagesPerSec: round(train.imagesPerSec),
+    trainImagesPerSecSingleThread: round(train.singleThread),
+    trainScaling: round(train.scaling, 2),
+    inferMsP50: round(median(single), 2),
+    inferMsP99: round(percentile(single, 99), 2),
+    batchInferImagesPerSec: round(infer.imagesPerSec),
+    batchInferImagesPerSecSingleThread: round(infer.singleThread),
+    batchInferScaling: round(infer.scaling, 2),
+    classifyJpegMsP50: round(median(endToEnd), 2),
+    numTensors,
+    // Timings on a shared machine mean little without the load they were taken under (1, 5, 15 min).
+    loadAverage: { before: loadBefore.map((l) => round(l, 2)), after: loadAfter.map((l) => round(l, 2)) },
     quick,
   };
   if (values.json) {
@@ -139,9 +184,10 @@ runCli(async () => {
     return;
   }
   const line = (name: string, value: string) => process.stdout.write(`${name.padEnd(38)} ${value}\n`);
-  process.stdout.write(`\nbenchmark: ${architecture} at ${imageSize}px, batch ${batchSize}, backend ${backend.name} (${backend.threads} thread(s))\n`);
-  line('training', `${report.trainImagesPerSec} img/s`);
+  process.stdout.write(`\nbenchmark: ${architecture} at ${imageSize}px, batch ${batchSize}, backend ${backend.name}, ${threads} thread(s)\n`);
+  line('training', `${report.trainImagesPerSec} img/s (1 thread: ${report.trainImagesPerSecSingleThread}, x${report.trainScaling})`);
   line('single-image inference (model only)', `p50 ${report.inferMsP50} ms, p99 ${report.inferMsP99} ms`);
-  line(`batch inference (${batchSize})`, `${report.batchInferImagesPerSec} img/s`);
+  line(`batch inference (${batchSize})`, `${report.batchInferImagesPerSec} img/s (1 thread: ${report.batchInferImagesPerSecSingleThread}, x${report.batchInferScaling})`);
   line('classify one 224px JPEG (decode + model)', `p50 ${report.classifyJpegMsP50} ms`);
+  line('load average before / after', `${report.loadAverage.before.join(' ')} / ${report.loadAverage.after.join(' ')}`);
 });
