@@ -13,6 +13,32 @@ export interface Config {
   maxImagePixels: number;
   /** Smallest accepted image side. */
   minImageSide: number;
+  /** SQLite file holding training runs and their epoch history. */
+  storeFile: string;
+  /** Built dashboard served at `/` when present. */
+  dashboardDir: string;
+  port: number;
+  host: string;
+  /** Bearer token for training and model management; unset means those operations are refused. */
+  adminToken?: string;
+  /** Bearer token required to classify; unset means classification is open. */
+  classifyToken?: string;
+  /** Largest uploaded file; a bigger one is refused with PAYLOAD_TOO_LARGE, never truncated. */
+  maxUploadBytes: number;
+  /** Most files in one request (and images in one classifyBatch). */
+  maxFiles: number;
+  /** Largest JSON request body. */
+  maxJsonBytes: number;
+  /** Deepest selection nesting a query may have. */
+  maxQueryDepth: number;
+  /** Most fields (and fragment spreads) a query may select, counted after expanding fragments. */
+  maxQueryFields: number;
+  /** Most aliased fields in one query (aliases multiply work such as classification). */
+  maxQueryAliases: number;
+  /** Train a first model at start-up when none is active and training images exist. */
+  autoTrain: boolean;
+  /** Hide unexpected error details from clients (they are still logged). */
+  production: boolean;
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -20,6 +46,30 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${value}"`);
   return n;
+}
+
+function nonNegativeInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+function flag(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  const v = value.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new Error(`${name} must be true or false, got "${value}"`);
+}
+
+// A short token can be guessed; refuse to start rather than run with one.
+const MIN_TOKEN_LENGTH = 16;
+
+function token(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value.length < MIN_TOKEN_LENGTH) throw new Error(`${name} must be at least ${MIN_TOKEN_LENGTH} characters long`);
+  return value;
 }
 
 function backendName(value: string | undefined): Config['backend'] {
@@ -37,5 +87,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     threads: positiveInt('TF_THREADS', env.TF_THREADS),
     maxImagePixels: positiveInt('MAX_IMAGE_PIXELS', env.MAX_IMAGE_PIXELS) ?? 50_000_000,
     minImageSide: positiveInt('MIN_IMAGE_SIDE', env.MIN_IMAGE_SIDE) ?? 32,
+    storeFile: fromRoot(env.STORE_FILE, 'data/runs.sqlite'),
+    dashboardDir: fromRoot(env.DASHBOARD_DIR, 'dashboard/dist'),
+    // 0 asks the system for a free port (tests).
+    port: nonNegativeInt('PORT', env.PORT) ?? 4000,
+    host: env.HOST || '0.0.0.0',
+    adminToken: token('ADMIN_TOKEN', env.ADMIN_TOKEN),
+    classifyToken: token('CLASSIFY_TOKEN', env.CLASSIFY_TOKEN),
+    maxUploadBytes: positiveInt('MAX_UPLOAD_BYTES', env.MAX_UPLOAD_BYTES) ?? 10 * 1024 * 1024,
+    maxFiles: positiveInt('MAX_FILES', env.MAX_FILES) ?? 16,
+    maxJsonBytes: positiveInt('MAX_JSON_BYTES', env.MAX_JSON_BYTES) ?? 256 * 1024,
+    maxQueryDepth: positiveInt('MAX_QUERY_DEPTH', env.MAX_QUERY_DEPTH) ?? 15,
+    maxQueryFields: positiveInt('MAX_QUERY_FIELDS', env.MAX_QUERY_FIELDS) ?? 1000,
+    maxQueryAliases: nonNegativeInt('MAX_QUERY_ALIASES', env.MAX_QUERY_ALIASES) ?? 20,
+    autoTrain: flag('AUTO_TRAIN', env.AUTO_TRAIN, true),
+    production: env.NODE_ENV === 'production',
   };
 }

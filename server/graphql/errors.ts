@@ -1,0 +1,81 @@
+// One translation from the layers below to coded GraphQL errors, used for HTTP, WebSocket and
+// the per-image errors of a batch.
+//
+// Codes: ServiceError, RegistryError and DatasetError codes are passed through unchanged
+// (MODEL_NOT_READY, TRAINING_IN_PROGRESS, RUN_NOT_FOUND, RUN_FINISHED, MODEL_NOT_FOUND,
+// MODEL_ACTIVE, DAMAGED_MODEL, NO_ROLLBACK_TARGET, ...). Bad input is BAD_USER_INPUT with the
+// specific problem in `extensions.reason`: the image codes (NOT_AN_IMAGE, TRUNCATED_IMAGE, ...)
+// and BAD_TRAINING_INPUT, so a client can branch on "my input was wrong" without knowing every
+// reason. Anything else is INTERNAL_SERVER_ERROR; in production its message is hidden (it is logged).
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { DatasetError } from '../ml/dataset.js';
+import { ImageError } from '../ml/image-error.js';
+import { RegistryError } from '../registry/registry-error.js';
+import { ServiceError } from '../services/service-error.js';
+import { StoreError } from '../store/run-store.js';
+import type { Logger } from '../http/logger.js';
+import { QueryLimitError } from './limits.js';
+
+export interface ErrorDescription {
+  code: string;
+  reason: string | null;
+  message: string;
+}
+
+const INTERNAL = 'INTERNAL_SERVER_ERROR';
+
+/** The coded description of a known error, or null for an unexpected one. */
+export function describeError(error: unknown): ErrorDescription | null {
+  if (error instanceof ImageError) return { code: 'BAD_USER_INPUT', reason: error.code, message: error.message };
+  if (error instanceof ServiceError) {
+    if (error.code === 'BAD_TRAINING_INPUT') return { code: 'BAD_USER_INPUT', reason: error.code, message: error.message };
+    return { code: error.code, reason: null, message: error.message };
+  }
+  if (error instanceof RegistryError || error instanceof DatasetError) return { code: error.code, reason: null, message: error.message };
+  if (error instanceof StoreError && error.code === 'RUN_NOT_FOUND') return { code: error.code, reason: null, message: error.message };
+  if (error instanceof GraphQLError && typeof error.extensions?.code === 'string' && error.extensions.code !== INTERNAL) {
+    const reason = typeof error.extensions.reason === 'string' ? error.extensions.reason : null;
+    return { code: error.extensions.code, reason, message: error.message };
+  }
+  return null;
+}
+
+/** The innermost error graphql-js or Apollo wrapped (resolver errors, validation errors). */
+function originalOf(error: unknown): unknown {
+  let current = error;
+  for (let i = 0; i < 5 && current instanceof GraphQLError && current.originalError; i++) current = current.originalError;
+  return current;
+}
+
+export interface FormatOptions {
+  production: boolean;
+  log: Logger;
+}
+
+/** Apollo `formatError` and the graphql-ws equivalent: every error leaves with a code. */
+export function formatError(formatted: GraphQLFormattedError, error: unknown, options: FormatOptions): GraphQLFormattedError {
+  const original = originalOf(error);
+  // Apollo re-labels every validation error GRAPHQL_VALIDATION_FAILED; the limit rules' own codes say more.
+  if (original instanceof QueryLimitError) {
+    return { ...formatted, extensions: { ...stripInternals(formatted.extensions), code: original.code } };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && code !== INTERNAL) return { ...formatted, extensions: stripInternals(formatted.extensions) };
+
+  const known = describeError(original);
+  if (known) {
+    return {
+      ...formatted,
+      message: known.message,
+      extensions: { code: known.code, ...(known.reason ? { reason: known.reason } : {}) },
+    };
+  }
+  options.log.error(`unexpected error${formatted.path ? ` at ${formatted.path.join('.')}` : ''}`, original);
+  if (options.production) return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: INTERNAL } };
+  return { ...formatted, extensions: { code: INTERNAL } };
+}
+
+function stripInternals(extensions: GraphQLFormattedError['extensions']): Record<string, unknown> {
+  const { stacktrace: _stacktrace, http: _http, ...rest } = extensions ?? {};
+  return rest;
+}

@@ -1,0 +1,39 @@
+import { Field, Float, InputType, Int } from 'type-graphql';
+import { defaultTrainingParams as d } from '../../ml/types.js';
+
+// Defaults come from the ML core so the schema documents exactly what an omitted field means.
+@InputType({ description: 'Every field is optional; an omitted (or null) field takes the default shown. The server checks ranges and answers BAD_USER_INPUT naming the field.' })
+export class TrainingInput {
+  @Field(() => Int, { nullable: true, defaultValue: d.epochs, description: '1..500.' })
+  epochs?: number | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: d.batchSize, description: '1..512.' })
+  batchSize?: number | null;
+
+  @Field(() => Float, { nullable: true, defaultValue: d.learningRate, description: 'Above 0, at most 1.' })
+  learningRate?: number | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: d.imageSize, description: 'Side of the square network input, in pixels: 16..384 (and at least what the architecture needs).' })
+  imageSize?: number | null;
+
+  @Field(() => String, { nullable: true, defaultValue: d.architecture })
+  architecture?: string | null;
+
+  @Field(() => Float, { nullable: true, defaultValue: d.seed, description: 'Whole number 0..4294967295: equal seeds and data give equal models.' })
+  seed?: number | null;
+
+  @Field(() => Float, { nullable: true, defaultValue: d.validationFraction, description: 'Share of the training split held out for threshold choice and early stopping: 0..0.5.' })
+  validationFraction?: number | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: d.classWeighting, description: 'Weight classes inversely to their frequency in the loss.' })
+  classWeighting?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: d.augment, description: 'Random flips, quarter turns and brightness/contrast changes while training.' })
+  augment?: boolean | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: d.earlyStoppingPatience, description: 'Stop when validation AUC has not improved for this many epochs (0 = never).' })
+  earlyStoppingPatience?: number | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Activate the new version when its held-out AUC beats the active one (the first version is always activated).' })
+  autoPromote?: boolean | null;
+}

@@ -1,0 +1,74 @@
+// The whole service wired together: backend, model registry and service, run store, training,
+// and the HTTP server. Used by server/index.ts and by the API tests, so both run the same thing.
+import type { Config } from '../config.js';
+import { describeBackend, initBackend } from '../ml/backend.js';
+import { ModelRegistry } from '../registry/model-registry.js';
+import { summarizeDataset } from '../services/dataset-summary.js';
+import { ModelService } from '../services/model-service.js';
+import { TrainingService } from '../services/training-service.js';
+import { openRunStoreSafely } from '../store/run-store.js';
+import type { AppServices } from '../graphql/context.js';
+import { createProgressPubSub, progressPublisher } from '../graphql/progress-pubsub.js';
+import { consoleLogger, type Logger } from './logger.js';
+import { createServer, type RunningServer } from './server.js';
+
+export interface RunningApp {
+  server: RunningServer;
+  services: AppServices;
+  /** Resolves when the start-up model load has finished (ready or not: see modelStatus). */
+  modelLoaded: Promise<void>;
+  /** Stops the server (in-flight requests finish), cancels training, closes the store. */
+  close(): Promise<void>;
+}
+
+export async function startApp(config: Config, options: { log?: Logger } = {}): Promise<RunningApp> {
+  const log = options.log ?? consoleLogger;
+  const backend = await initBackend({ preferred: config.backend, threads: config.threads });
+  log.info(`tfjs backend: ${describeBackend(backend)}`);
+
+  const imageLimits = { maxPixels: config.maxImagePixels, minSide: config.minImageSide };
+  const registry = await ModelRegistry.open(config.modelsDir);
+  const models = new ModelService({ registry, imageLimits });
+  // In the background: the server answers (MODEL_NOT_READY, /readyz 503) while the model loads.
+  const modelLoaded = models.start().then(() => {
+    const status = models.status();
+    if (status.ready) log.info(`model ${status.activeVersion} ready (${status.imageSize}px)`);
+    else log.warn(`no model serves: ${status.reason}`);
+  });
+
+  const { store: runs, problem } = openRunStoreSafely(config.storeFile);
+  if (problem) log.warn(`run store: ${problem}`);
+  const interrupted = runs.markInterrupted();
+  if (interrupted > 0) log.warn(`${interrupted} training run(s) left open by a previous process marked interrupted`);
+
+  const pubSub = createProgressPubSub();
+  const training = new TrainingService({
+    store: runs,
+    models,
+    dataDir: config.datasetsDir,
+    modelsDir: config.modelsDir,
+    backend: { preferred: config.backend, threads: config.threads },
+    imageLimits,
+    publish: progressPublisher(pubSub),
+  });
+  const services: AppServices = { models, training, runs, backend, pubSub, dataset: () => summarizeDataset(config.datasetsDir) };
+
+  let server: RunningServer;
+  try {
+    server = await createServer(config, services, { log });
+  } catch (error) {
+    runs.close();
+    throw error;
+  }
+  log.info(`GraphQL at ${server.url} (WebSocket ${server.wsUrl}); admin operations ${config.adminToken ? 'enabled' : 'disabled (ADMIN_TOKEN unset)'}; classification ${config.classifyToken ? 'needs a token' : 'open'}`);
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    await server.close();
+    await training.shutdown();
+    await modelLoaded;
+    models.dispose();
+    runs.close();
+  };
+  return { server, services, modelLoaded, close: () => (closing ??= close()) };
+}

@@ -1,0 +1,45 @@
+// Start-up: settings -> backend -> models -> run store -> training -> HTTP server, then a first
+// training run when there is no model yet but there are images to learn from.
+import 'reflect-metadata';
+import { loadConfig } from './config.js';
+import { startApp } from './http/app.js';
+import { consoleLogger as log } from './http/logger.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const app = await startApp(config, { log });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: shutting down (finishing in-flight requests, cancelling training)`);
+    app.close().then(
+      () => {
+        log.info('stopped');
+        // tfjs and sharp keep handles open; everything that matters is closed.
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error('shutdown failed', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+
+  if (config.autoTrain) {
+    try {
+      const run = await app.services.training.autoTrainIfNeeded();
+      if (run) log.info(`no model yet: training run ${run.id} started on ${config.datasetsDir}`);
+    } catch (error) {
+      log.error('automatic first training could not start', error);
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  log.error('start-up failed', error);
+  process.exit(1);
+});
