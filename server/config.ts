@@ -35,6 +35,12 @@ export interface Config {
   maxQueryFields: number;
   /** Most aliased fields in one query (aliases multiply work such as classification). */
   maxQueryAliases: number;
+  /** Concurrent classify requests share forward passes of at most this many images... */
+  classifyMaxBatch: number;
+  /** ...waiting at most this long for others to join. */
+  classifyMaxDelayMs: number;
+  /** Classifications in progress at once; more are refused with OVERLOADED rather than queued. */
+  classifyMaxPending: number;
   /** Train a first model at start-up when none is active and training images exist. */
   autoTrain: boolean;
   /** Hide unexpected error details from clients (they are still logged). */
@@ -100,6 +106,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryDepth: positiveInt('MAX_QUERY_DEPTH', env.MAX_QUERY_DEPTH) ?? 15,
     maxQueryFields: positiveInt('MAX_QUERY_FIELDS', env.MAX_QUERY_FIELDS) ?? 1000,
     maxQueryAliases: nonNegativeInt('MAX_QUERY_ALIASES', env.MAX_QUERY_ALIASES) ?? 20,
+    classifyMaxBatch: positiveInt('CLASSIFY_MAX_BATCH', env.CLASSIFY_MAX_BATCH) ?? 16,
+    classifyMaxDelayMs: nonNegativeInt('CLASSIFY_MAX_DELAY_MS', env.CLASSIFY_MAX_DELAY_MS) ?? 3,
+    classifyMaxPending: positiveInt('CLASSIFY_MAX_PENDING', env.CLASSIFY_MAX_PENDING) ?? 64,
     autoTrain: flag('AUTO_TRAIN', env.AUTO_TRAIN, true),
     production: env.NODE_ENV === 'production',
   };

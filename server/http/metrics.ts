@@ -3,6 +3,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Classification } from '../ml/classifier.js';
+import type { BatcherStats } from '../services/classify-batcher.js';
 
 // Operation names come from clients: only well-formed names become labels, and only so many,
 // so a client cannot grow the label set without bound.
@@ -17,7 +18,7 @@ export interface AppMetrics {
   apolloPlugin: ApolloServerPlugin;
 }
 
-export function createMetrics(options: { trainingInProgress: () => boolean; modelReady: () => boolean }): AppMetrics {
+export function createMetrics(options: { trainingInProgress: () => boolean; modelReady: () => boolean; classifyBatching: () => BatcherStats }): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -66,6 +67,29 @@ export function createMetrics(options: { trainingInProgress: () => boolean; mode
     registers: [registry],
     collect() {
       this.set(options.modelReady() ? 1 : 0);
+    },
+  });
+
+  // The batcher keeps its own running totals; these read them at scrape time.
+  const batchingCounter = (name: string, help: string, pick: (s: BatcherStats) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(pick(options.classifyBatching()));
+      },
+    });
+  batchingCounter('classify_batches_total', 'Forward passes run for classify requests (concurrent requests share one).', (s) => s.batches);
+  batchingCounter('classify_batched_images_total', 'Images classified through those forward passes.', (s) => s.images);
+  batchingCounter('classify_overloaded_total', 'Classify requests refused with OVERLOADED.', (s) => s.refused);
+  new Gauge({
+    name: 'classify_in_progress',
+    help: 'Classifications admitted and not finished (decoding, waiting for a batch, or inferring).',
+    registers: [registry],
+    collect() {
+      this.set(options.classifyBatching().pending);
     },
   });
 

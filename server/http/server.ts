@@ -18,6 +18,7 @@ import { buildAppSchema } from '../graphql/schema.js';
 import { sendGraphQLError } from './http-errors.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { createMetrics, type AppMetrics } from './metrics.js';
+import { overloadStatusPlugin } from './overload-status.js';
 import { dashboardRouter } from './static-dashboard.js';
 import { uploadMiddleware } from './upload-middleware.js';
 
@@ -74,6 +75,7 @@ export async function createServer(config: ServerConfig, services: AppServices, 
   const metrics = createMetrics({
     trainingInProgress: () => services.training.activeRun() !== null,
     modelReady: () => services.models.status().ready,
+    classifyBatching: () => services.models.batchingStats(),
   });
   const tokens = { adminToken: config.adminToken, classifyToken: config.classifyToken };
   const limits = { maxUploadBytes: config.maxUploadBytes, maxFiles: config.maxFiles };
@@ -130,6 +132,7 @@ export async function createServer(config: ServerConfig, services: AppServices, 
         },
       },
       metrics.apolloPlugin,
+      overloadStatusPlugin,
     ],
   });
   await apollo.start();

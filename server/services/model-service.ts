@@ -4,6 +4,7 @@ import { Classifier, type Classification } from '../ml/classifier.js';
 import { decodeImage, type DecodedImage, type ImageLimits } from '../ml/preprocess.js';
 import type { ModelMetadata } from '../ml/types.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
+import { ClassifyBatcher, type BatcherStats, type BatchingOptions } from './classify-batcher.js';
 import { ServiceError } from './service-error.js';
 
 export interface ModelServiceStatus {
@@ -33,10 +34,12 @@ export class ModelService {
   private classifier: Classifier | null = null;
   private reason: string | null = 'the model is loading';
   private reloading: Promise<void> = Promise.resolve();
+  private readonly batcher: ClassifyBatcher<Classifier>;
 
-  constructor(options: { registry: ModelRegistry; imageLimits?: Partial<ImageLimits> }) {
+  constructor(options: { registry: ModelRegistry; imageLimits?: Partial<ImageLimits>; batching?: Partial<BatchingOptions> }) {
     this.registry = options.registry;
     this.imageLimits = options.imageLimits ?? {};
+    this.batcher = new ClassifyBatcher((classifier, images) => classifier.predictPixels(images), options.batching);
   }
 
   /** Loads and warms the active version. Never throws: `status()` says what went wrong. */
@@ -74,7 +77,9 @@ export class ModelService {
     const previous = this.classifier;
     this.classifier = next;
     this.reason = reason;
-    // Inference is synchronous, so no request can be using the old model at this point.
+    // Images already decoded for the old model are classified by it; inference is synchronous,
+    // so after this no request can be using it.
+    this.batcher.flush();
     if (previous && previous !== next) previous.dispose();
   }
 
@@ -107,11 +112,17 @@ export class ModelService {
     }
   }
 
-  async classify(image: Buffer): Promise<Classification> {
-    const { classifier, decoded, ms } = await this.decodeFor(image);
-    const started = performance.now();
-    const [probability] = classifier.predictPixels([decoded.pixels]);
-    return { ...classifier.describe(probability), preprocessMs: ms, inferenceMs: performance.now() - started, original: decoded.original };
+  /** Concurrent calls share forward passes; OVERLOADED when too many are already in progress. */
+  classify(image: Buffer): Promise<Classification> {
+    return this.batcher.admit(async () => {
+      const { classifier, decoded, ms } = await this.decodeFor(image);
+      const { probability, inferenceMs } = await this.batcher.enqueue(classifier, decoded.pixels);
+      return { ...classifier.describe(probability), preprocessMs: ms, inferenceMs, original: decoded.original };
+    });
+  }
+
+  batchingStats(): BatcherStats {
+    return this.batcher.stats();
   }
 
   /** Every image decoded concurrently, the good ones classified in one forward pass; bad ones get their error. */

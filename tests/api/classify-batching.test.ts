@@ -1,0 +1,134 @@
+// Concurrent classify requests over real HTTP: they share forward passes, get the answers they
+// would get one at a time, and an overloaded server refuses quickly with OVERLOADED / 503.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../../server/ml/tf.js';
+import { createToyDataset, gradientImage, type ToyDataset } from '../helpers/images.js';
+import { ADMIN_TOKEN, codes, gqlUpload, startTestApp, tempDir, trainThroughService, type GraphQLResponse, type TestApp } from './helpers.js';
+
+const CLASSIFY = /* GraphQL */ `
+  mutation Classify($image: Upload!) {
+    classify(image: $image) { probability label modelVersion }
+  }
+`;
+
+let toy: ToyDataset;
+let app: TestApp;
+let modelsDir: string;
+let images: Buffer[];
+
+const classifyOn = (target: TestApp, bytes: Buffer) => gqlUpload(target.url, CLASSIFY, { image: null }, { 'variables.image': { bytes, name: 'lesion.jpg' } });
+
+/** Like `classifyOn`, keeping the Retry-After header. */
+async function classifyWithHeaders(target: TestApp, bytes: Buffer): Promise<GraphQLResponse & { retryAfter: string | null }> {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: CLASSIFY, variables: { image: null } }));
+  form.append('map', JSON.stringify({ 0: ['variables.image'] }));
+  form.append('0', new Blob([new Uint8Array(bytes)]), 'lesion.jpg');
+  const response = await fetch(target.url, { method: 'POST', headers: { 'apollo-require-preflight': 'true' }, body: form });
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), ...((await response.json()) as object) };
+}
+
+async function metric(target: TestApp, name: string): Promise<number> {
+  const text = await (await fetch(`${target.origin}/metrics`)).text();
+  const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+  if (value === undefined) throw new Error(`${name} is not in /metrics`);
+  return Number(value);
+}
+
+const probabilityOf = (response: GraphQLResponse): number => {
+  expect(response.errors).toBeUndefined();
+  return response.data!.classify.probability as number;
+};
+
+beforeAll(async () => {
+  toy = await createToyDataset({ splits: { train: 24, test: 12 }, size: 48, seed: 5 });
+  modelsDir = await tempDir('api-batching-');
+  app = await startTestApp({ dataDir: toy.root, modelsDir, storeFile: path.join(modelsDir, 'runs.sqlite'), env: { ADMIN_TOKEN } });
+  await app.modelLoaded;
+  await trainThroughService(app, { epochs: 2 });
+  expect(app.services.models.status().ready).toBe(true);
+  images = await Promise.all(toy.files.filter((f) => f.split === 'test').map((f) => fs.readFile(f.path)));
+});
+
+afterAll(async () => {
+  await app?.close();
+  await toy?.cleanup();
+  if (modelsDir) await fs.rm(modelsDir, { recursive: true, force: true });
+});
+
+describe('concurrent classify requests', () => {
+  it('get the answers sequential requests get, from shared forward passes, without leaking tensors', async () => {
+    const sequential: number[] = [];
+    for (const image of images) sequential.push(probabilityOf(await classifyOn(app, image)));
+    const distinct = new Set(sequential.map((p) => p.toFixed(6)));
+    expect(distinct.size).toBeGreaterThan(1); // otherwise a mix-up between requests could not show
+
+    const batchesBefore = await metric(app, 'classify_batches_total');
+    const imagesBefore = await metric(app, 'classify_batched_images_total');
+    const tensorsBefore = tf.memory().numTensors;
+    const rounds = 3;
+    const burst = Array.from({ length: rounds }, () => images).flat();
+    const concurrent = (await Promise.all(burst.map((image) => classifyOn(app, image)))).map(probabilityOf);
+
+    concurrent.forEach((p, i) => expect(p).toBeCloseTo(sequential[i % images.length]!, 5));
+    const batches = (await metric(app, 'classify_batches_total')) - batchesBefore;
+    const batched = (await metric(app, 'classify_batched_images_total')) - imagesBefore;
+    expect(batched).toBe(burst.length);
+    // Shared passes: fewer forward passes than requests.
+    expect(batches).toBeLessThan(burst.length);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(await metric(app, 'classify_in_progress')).toBe(0);
+  });
+
+  it('answers a lone request without waiting for company', async () => {
+    const batchesBefore = await metric(app, 'classify_batches_total');
+    probabilityOf(await classifyOn(app, images[0]!));
+    expect((await metric(app, 'classify_batches_total')) - batchesBefore).toBe(1);
+  });
+});
+
+describe('with CLASSIFY_MAX_PENDING=1', () => {
+  let tiny: TestApp;
+
+  beforeAll(async () => {
+    // Same model folder, so it serves the model trained above.
+    tiny = await startTestApp({
+      dataDir: toy.root,
+      modelsDir,
+      storeFile: path.join(modelsDir, 'runs-tiny.sqlite'),
+      env: { CLASSIFY_MAX_PENDING: '1', AUTO_TRAIN: 'false' },
+    });
+    await tiny.modelLoaded;
+    expect(tiny.services.models.status().ready).toBe(true);
+  });
+
+  afterAll(async () => {
+    await tiny?.close();
+  });
+
+  it('refuses what does not fit with OVERLOADED and HTTP 503, classifies the rest, and keeps serving', async () => {
+    // A large photo keeps its admitted slot busy decoding while the others arrive.
+    const photo = await gradientImage(3000, 2000, 'jpeg');
+    const requests = [photo, ...images, ...images];
+    const responses = await Promise.all(requests.map((image) => classifyWithHeaders(tiny, image)));
+
+    const refused = responses.filter((r) => codes(r).includes('OVERLOADED'));
+    const served = responses.filter((r) => r.errors === undefined);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(served.length).toBeGreaterThan(0);
+    expect(refused.length + served.length).toBe(requests.length);
+    for (const r of refused) {
+      expect(r.status).toBe(503);
+      expect(r.retryAfter).toBe('1');
+      expect(r.data ?? null).toBeNull();
+      expect(r.errors![0].message).toMatch(/busy/);
+    }
+    expect(await metric(tiny, 'classify_overloaded_total')).toBe(refused.length);
+
+    // Nothing stays admitted: the next request is served.
+    expect(await metric(tiny, 'classify_in_progress')).toBe(0);
+    expect(probabilityOf(await classifyOn(tiny, images[0]!))).toBeGreaterThanOrEqual(0);
+  });
+});
