@@ -12,8 +12,8 @@ function tooLarge(maxBytes: number, fileName: string | null): GraphQLError {
   return new GraphQLError(`${what} is larger than the upload limit of ${maxBytes} bytes`, { extensions: { code: 'PAYLOAD_TOO_LARGE', maxBytes } });
 }
 
-/** An upload error raised by the multipart parser (it carries an HTTP status). */
-function uploadFailure(error: unknown, maxBytes: number, fileName: string | null): GraphQLError {
+/** An upload error raised by the multipart parser (it carries an HTTP status), as a coded GraphQL error. */
+export function uploadFailure(error: unknown, maxBytes: number, fileName: string | null): GraphQLError {
   if (error instanceof GraphQLError) return error;
   const status = (error as { status?: unknown }).status;
   const message = error instanceof Error ? error.message : String(error);

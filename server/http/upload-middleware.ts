@@ -1,7 +1,8 @@
 // GraphQL multipart requests (file uploads): CSRF check first, then the parser with the
 // configured limits; parser failures become coded GraphQL errors.
 import type { RequestHandler } from 'express';
-import { processRequest } from 'graphql-upload-minimal';
+import { processRequest, Upload } from 'graphql-upload-minimal';
+import { uploadFailure } from '../graphql/uploads.js';
 import { sendGraphQLError } from './http-errors.js';
 
 export interface UploadLimits {
@@ -44,8 +45,10 @@ export function uploadMiddleware(limits: UploadLimits, onRefused: (code: string)
 
     // busboy flags a file as cut off as soon as it reaches its limit, so one byte more lets a file
     // of exactly maxUploadBytes through; readUpload refuses anything longer.
+    keepParserErrorsHandled(req);
     processRequest(req, res, { maxFileSize: limits.maxUploadBytes + 1, maxFiles: limits.maxFiles, maxFieldSize: limits.maxFieldBytes }).then(
       (body) => {
+        codeUploadFailures(body, limits.maxUploadBytes);
         req.body = body;
         next();
       },
@@ -66,6 +69,46 @@ export function uploadMiddleware(limits: UploadLimits, onRefused: (code: string)
       },
     );
   };
+}
+
+/**
+ * graphql-upload-minimal listens for its busboy parser's first 'error' only (`once`). After a
+ * malformed part (e.g. a file name longer than busboy's header limit) the parser emits a second
+ * error while being destroyed, and an 'error' event nobody listens to ends the whole process.
+ * A lasting listener on whatever the request is piped into makes that second error harmless;
+ * the first one still fails the request as before.
+ */
+function keepParserErrorsHandled(req: Parameters<RequestHandler>[0]): void {
+  const pipe = req.pipe;
+  req.pipe = function pipeWithErrorListener<T extends NodeJS.WritableStream>(this: typeof req, destination: T, options?: { end?: boolean }): T {
+    destination.on('error', () => undefined);
+    return pipe.call(this, destination, options) as T;
+  };
+}
+
+/**
+ * An upload whose part never arrives or breaks off (missing file, request cut short) rejects its
+ * promise with a parser error, and type-graphql awaits upload arguments before the resolver runs,
+ * so that error would surface as INTERNAL_SERVER_ERROR. Each upload's promise is given the coded
+ * error instead (BAD_REQUEST, or PAYLOAD_TOO_LARGE).
+ */
+function codeUploadFailures(operations: unknown, maxUploadBytes: number): void {
+  const seen = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    if (value instanceof Upload) {
+      const coded = value.promise.catch((error: unknown) => {
+        throw uploadFailure(error, maxUploadBytes, null);
+      });
+      // Unread uploads (e.g. a request refused by auth) must not become unhandled rejections.
+      coded.catch(() => undefined);
+      value.promise = coded;
+      return;
+    }
+    for (const child of Object.values(value)) visit(child);
+  };
+  visit(operations);
 }
 
 function drain(req: Parameters<RequestHandler>[0]): void {
