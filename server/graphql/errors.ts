@@ -24,6 +24,14 @@ export interface ErrorDescription {
 
 const INTERNAL = 'INTERNAL_SERVER_ERROR';
 
+// graphql-js quotes a refused input object whole in each of up to 50 errors: without a cap, a
+// 128 kB request with thousands of unknown input fields came back as 6 MB.
+const MAX_MESSAGE_LENGTH = 1000;
+
+function shorten(message: string): string {
+  return message.length <= MAX_MESSAGE_LENGTH ? message : `${message.slice(0, MAX_MESSAGE_LENGTH)}... (${message.length - MAX_MESSAGE_LENGTH} more characters)`;
+}
+
 /** The coded description of a known error, or null for an unexpected one. */
 export function describeError(error: unknown): ErrorDescription | null {
   if (error instanceof ImageError) return { code: 'BAD_USER_INPUT', reason: error.code, message: error.message };
@@ -33,6 +41,10 @@ export function describeError(error: unknown): ErrorDescription | null {
   }
   if (error instanceof RegistryError || error instanceof DatasetError) return { code: error.code, reason: null, message: error.message };
   if (error instanceof StoreError && error.code === 'RUN_NOT_FOUND') return { code: error.code, reason: null, message: error.message };
+  // graphql-js gives up on variables after 50 bad values with an error that carries no code.
+  if (error instanceof GraphQLError && error.message.startsWith('Too many errors processing variables')) {
+    return { code: 'BAD_USER_INPUT', reason: null, message: error.message };
+  }
   if (error instanceof GraphQLError && typeof error.extensions?.code === 'string' && error.extensions.code !== INTERNAL) {
     const reason = typeof error.extensions.reason === 'string' ? error.extensions.reason : null;
     return { code: error.extensions.code, reason, message: error.message };
@@ -52,8 +64,13 @@ export interface FormatOptions {
   log: Logger;
 }
 
-/** Apollo `formatError` and the graphql-ws equivalent: every error leaves with a code. */
+/** Apollo `formatError` and the graphql-ws equivalent: every error leaves with a code and a message of bounded length. */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, options: FormatOptions): GraphQLFormattedError {
+  const result = formatCoded(formatted, error, options);
+  return result.message.length > MAX_MESSAGE_LENGTH ? { ...result, message: shorten(result.message) } : result;
+}
+
+function formatCoded(formatted: GraphQLFormattedError, error: unknown, options: FormatOptions): GraphQLFormattedError {
   const original = originalOf(error);
   // Apollo re-labels every validation error GRAPHQL_VALIDATION_FAILED; the limit rules' own codes say more.
   if (original instanceof QueryLimitError) {

@@ -1,7 +1,18 @@
 // Validation rules that refuse expensive documents before anything runs: nesting depth, and the
 // number of selected fields and aliases counted after expanding fragments (so a small document
 // that spreads fragments many times cannot ask for a huge amount of work).
-import { GraphQLError, Kind, type ASTNode, type OperationDefinitionNode, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  Lexer,
+  Source,
+  TokenKind,
+  type ASTNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 
 export type QueryLimitCode = 'QUERY_TOO_DEEP' | 'QUERY_TOO_COMPLEX';
 
@@ -9,9 +20,9 @@ export class QueryLimitError extends GraphQLError {
   constructor(
     readonly code: QueryLimitCode,
     message: string,
-    node: ASTNode,
+    node?: ASTNode,
   ) {
-    super(message, { nodes: [node], extensions: { code } });
+    super(message, { nodes: node ? [node] : undefined, extensions: { code } });
   }
 }
 
@@ -73,4 +84,31 @@ export function queryLimitRule(limits: QueryLimits): ValidationRule {
       return false;
     },
   });
+}
+
+const OPENING = new Set<string>([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L]);
+const CLOSING = new Set<string>([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
+
+/**
+ * Refuses a document whose brackets ({ [ and parentheses) nest deeper than a field depth of
+ * `maxDepth` can need (each level of fields may add its arguments and an input value or two).
+ * The parser recurses once per level and overflows its call stack a few thousand levels down (over
+ * WebSocket that dropped the connection); the lexer does not recurse, so this runs before parsing.
+ * Returns null when the nesting is fine or the text does not lex (the parser then reports that).
+ */
+export function documentNestingError(source: string, maxDepth: number): QueryLimitError | null {
+  const allowed = 2 * maxDepth + 8;
+  const lexer = new Lexer(new Source(source));
+  let depth = 0;
+  try {
+    for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+      if (OPENING.has(token.kind) && ++depth > allowed) {
+        return new QueryLimitError('QUERY_TOO_DEEP', `the document nests brackets deeper than ${allowed} levels (fields may nest ${maxDepth} deep)`);
+      }
+      if (CLOSING.has(token.kind)) depth--;
+    }
+  } catch {
+    return null;
+  }
+  return null;
 }

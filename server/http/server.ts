@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import { bearerToken, identify, tokenFromConnectionParams } from '../graphql/auth.js';
 import type { AppContext, AppServices } from '../graphql/context.js';
 import { formatError } from '../graphql/errors.js';
-import { queryLimitRule } from '../graphql/limits.js';
+import { documentNestingError, queryLimitRule } from '../graphql/limits.js';
 import { buildAppSchema } from '../graphql/schema.js';
 import { sendGraphQLError } from './http-errors.js';
 import { consoleLogger, type Logger } from './logger.js';
@@ -102,6 +102,10 @@ export async function createServer(config: ServerConfig, services: AppServices, 
     {
       schema,
       context: (ctx) => contextFor(tokenFromConnectionParams(ctx.connectionParams)),
+      onSubscribe: (_ctx, _id, payload) => {
+        const tooDeep = documentNestingError(payload.query, config.maxQueryDepth);
+        return tooDeep ? [tooDeep] : undefined;
+      },
       validate: (s, document) => validate(s, document, wsRules),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) } : undefined,
@@ -152,6 +156,14 @@ export async function createServer(config: ServerConfig, services: AppServices, 
     GRAPHQL_PATH,
     uploadMiddleware({ maxUploadBytes: config.maxUploadBytes, maxFiles: config.maxFiles, maxFieldBytes: config.maxJsonBytes }, metrics.recordRefusal),
     express.json({ limit: config.maxJsonBytes }),
+    (req, res, next) => {
+      const body = req.body as { query?: unknown } | undefined;
+      const query = typeof body?.query === 'string' ? body.query : typeof req.query.query === 'string' ? req.query.query : undefined;
+      const tooDeep = query === undefined ? null : documentNestingError(query, config.maxQueryDepth);
+      if (!tooDeep) return next();
+      metrics.recordRefusal(tooDeep.code);
+      sendGraphQLError(res, 400, tooDeep.code, tooDeep.message);
+    },
     expressMiddleware(apollo, { context: async ({ req }) => contextFor(bearerToken(req.get('authorization'))) }),
   );
   app.use(dashboardRouter(config.dashboardDir));
