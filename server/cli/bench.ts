@@ -1,6 +1,7 @@
-// npm run bench [-- --json --quick --image-size N --batch-size N --architecture NAME]
-// Training throughput, single-image latency and batch inference on the active backend, and how
-// training and batch inference scale from one thread to all of them (TF_THREADS to limit).
+// npm run bench [-- --json --quick --image-size N --batch-size N --architecture NAME --clients N --skip-api]
+// Training throughput, single-image latency and batch inference on the active backend, how
+// training and batch inference scale from one thread to all of them (TF_THREADS to limit), and
+// the GraphQL classify API of a real server process: latency, throughput under load, start-up.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,7 @@ import {
   type BenchShape,
 } from './bench-measure.js';
 import type { SingleThreadReply, SingleThreadRequest } from './bench-single-thread.js';
+import { measureApi, type ApiFigures } from './bench-api.js';
 
 /** The same measurements on one thread, in a worker with its own one-thread backend. */
 class SingleThreadProbe {
@@ -123,6 +125,8 @@ runCli(async () => {
       'image-size': { type: 'string' },
       'batch-size': { type: 'string' },
       architecture: { type: 'string' },
+      clients: { type: 'string', default: '50' },
+      'skip-api': { type: 'boolean', default: false },
     },
   });
   const { backend } = await startCli();
@@ -133,6 +137,8 @@ runCli(async () => {
     quick: values.quick,
   };
   const { imageSize, batchSize, architecture, quick } = shape;
+  const clients = Number(values.clients);
+  if (!Number.isInteger(clients) || clients < 1) throw new Error(`--clients must be a positive integer, got "${values.clients}"`);
   const threads = trainingThreads();
   const loadBefore = os.loadavg();
 
@@ -155,6 +161,7 @@ runCli(async () => {
   }
   classifier.dispose();
   const numTensors = tf.memory().numTensors;
+  const api: ApiFigures | null = values['skip-api'] ? null : await measureApi(shape, jpeg, clients);
   const loadAfter = os.loadavg();
 
   const report = {
@@ -174,6 +181,18 @@ runCli(async () => {
     batchInferImagesPerSecSingleThread: round(infer.singleThread),
     batchInferScaling: round(infer.scaling, 2),
     classifyJpegMsP50: round(median(endToEnd), 2),
+    apiClassifyMsP50: api ? round(api.apiClassifyMsP50, 2) : null,
+    apiClassifyMsP99: api ? round(api.apiClassifyMsP99, 2) : null,
+    apiSingleClientImagesPerSec: api ? round(api.apiSingleClientImagesPerSec) : null,
+    apiConcurrentClients: api?.apiConcurrentClients ?? null,
+    apiImagesPerSec: api ? round(api.apiImagesPerSec) : null,
+    apiConcurrentScaling: api ? round(api.apiImagesPerSec / api.apiSingleClientImagesPerSec, 2) : null,
+    apiConcurrentMsP50: api ? round(api.apiConcurrentMsP50, 1) : null,
+    apiConcurrentMsP99: api ? round(api.apiConcurrentMsP99, 1) : null,
+    apiMeanBatch: api ? round(api.apiMeanBatch, 1) : null,
+    apiErrors: api?.apiErrors ?? null,
+    serverListeningMs: api ? Math.round(api.serverListeningMs) : null,
+    serverReadyMs: api ? Math.round(api.serverReadyMs) : null,
     numTensors,
     // Timings on a shared machine mean little without the load they were taken under (1, 5, 15 min).
     loadAverage: { before: loadBefore.map((l) => round(l, 2)), after: loadAfter.map((l) => round(l, 2)) },
@@ -189,5 +208,10 @@ runCli(async () => {
   line('single-image inference (model only)', `p50 ${report.inferMsP50} ms, p99 ${report.inferMsP99} ms`);
   line(`batch inference (${batchSize})`, `${report.batchInferImagesPerSec} img/s (1 thread: ${report.batchInferImagesPerSecSingleThread}, x${report.batchInferScaling})`);
   line('classify one 224px JPEG (decode + model)', `p50 ${report.classifyJpegMsP50} ms`);
+  if (api) {
+    line('API classify, one client at a time', `p50 ${report.apiClassifyMsP50} ms, p99 ${report.apiClassifyMsP99} ms, ${report.apiSingleClientImagesPerSec} img/s`);
+    line(`API classify, ${report.apiConcurrentClients} concurrent clients`, `${report.apiImagesPerSec} img/s (x${report.apiConcurrentScaling} one client), p50 ${report.apiConcurrentMsP50} ms, p99 ${report.apiConcurrentMsP99} ms, ${report.apiMeanBatch} images per forward pass, ${report.apiErrors} errors`);
+    line('server start to listening / ready', `${report.serverListeningMs} ms / ${report.serverReadyMs} ms`);
+  }
   line('load average before / after', `${report.loadAverage.before.join(' ')} / ${report.loadAverage.after.join(' ')}`);
 });

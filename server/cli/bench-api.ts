@@ -1,0 +1,238 @@
+// The API half of `npm run bench`: the real server (server/index.ts) as a child process, serving a
+// model of the benchmarked architecture and size, classifying one 224x224 JPEG per GraphQL
+// multipart request over loopback - from one client at a time, then from many at once - and how
+// long it takes from process start to ready (model loaded and warmed).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { buildModel } from '../ml/models/index.js';
+import { defaultTrainingParams } from '../ml/types.js';
+import { ModelRegistry, MODEL_FORMAT } from '../registry/model-registry.js';
+import { repoRoot } from '../paths.js';
+import { median, percentile, type BenchShape } from './bench-measure.js';
+
+export interface ApiFigures {
+  /** Process start to the first HTTP answer. */
+  serverListeningMs: number;
+  /** Process start to /readyz 200: model loaded and warmed. */
+  serverReadyMs: number;
+  apiClassifyMsP50: number;
+  apiClassifyMsP99: number;
+  apiSingleClientImagesPerSec: number;
+  apiConcurrentClients: number;
+  apiImagesPerSec: number;
+  apiConcurrentMsP50: number;
+  apiConcurrentMsP99: number;
+  /** Images per forward pass under concurrent load (from /metrics). */
+  apiMeanBatch: number;
+  /** Requests answered with an error or a non-200 status (none expected). */
+  apiErrors: number;
+}
+
+const CLASSIFY = 'mutation Classify($image: Upload!) { classify(image: $image) { probability label } }';
+
+/** A models folder whose active version is a fresh model of the benchmarked shape: a forward pass costs the same trained or not. */
+async function benchModelsDir(shape: BenchShape, root: string): Promise<string> {
+  const dir = path.join(root, 'models');
+  const registry = await ModelRegistry.open(dir);
+  const model = buildModel(shape.architecture, { imageSize: shape.imageSize, seed: 1 });
+  try {
+    const saved = await registry.save(model, {
+      format: MODEL_FORMAT,
+      architecture: shape.architecture,
+      imageSize: shape.imageSize,
+      classNames: ['benign', 'malignant'],
+      positiveClass: 'malignant',
+      threshold: 0.5,
+      metrics: {},
+      trainingParams: { ...defaultTrainingParams, architecture: shape.architecture, imageSize: shape.imageSize, epochs: 0 },
+      backend: 'bench',
+      trainingSeconds: 0,
+      epochsCompleted: 0,
+    });
+    await registry.promote(saved.version);
+  } finally {
+    model.dispose();
+  }
+  return dir;
+}
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+function request(agent: http.Agent, url: URL, options: { method: string; headers?: http.OutgoingHttpHeaders; body?: Buffer }): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method, headers: options.headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** One GraphQL multipart request body, built once and sent as often as needed. */
+function classifyRequest(jpeg: Buffer): { headers: http.OutgoingHttpHeaders; body: Buffer } {
+  const boundary = `----bench${Date.now().toString(16)}`;
+  const part = (name: string, value: string, extra = '') => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${extra}\r\n\r\n${value}\r\n`;
+  const head =
+    part('operations', JSON.stringify({ query: CLASSIFY, variables: { image: null } })) +
+    part('map', JSON.stringify({ 0: ['variables.image'] })) +
+    `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="lesion.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
+  const body = Buffer.concat([Buffer.from(head), jpeg, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  return {
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length, 'apollo-require-preflight': 'true' },
+    body,
+  };
+}
+
+function answeredWell(answer: Answer): boolean {
+  if (answer.status !== 200) return false;
+  try {
+    const parsed = JSON.parse(answer.body) as { data?: { classify?: { probability?: unknown } }; errors?: unknown };
+    return parsed.errors === undefined && typeof parsed.data?.classify?.probability === 'number';
+  } catch {
+    return false;
+  }
+}
+
+class ServerProcess {
+  private output = '';
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly startedAt: number,
+  ) {
+    child.stdout!.on('data', (c) => (this.output += c));
+    child.stderr!.on('data', (c) => (this.output += c));
+  }
+
+  static start(env: Record<string, string>): ServerProcess {
+    const startedAt = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/index.ts')], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ServerProcess(child, startedAt);
+  }
+
+  /** Polls the listening line, then /readyz, returning when each was first seen (ms after start). */
+  async whenReady(agent: http.Agent, timeoutMs = 60_000): Promise<{ origin: string; listeningMs: number; readyMs: number }> {
+    const deadline = this.startedAt + timeoutMs;
+    let origin: string | undefined;
+    let listeningMs: number | undefined;
+    for (;;) {
+      if (this.child.exitCode !== null) throw new Error(`the server exited (${this.child.exitCode}):\n${this.output}`);
+      if (performance.now() > deadline) throw new Error(`the server was not ready within ${timeoutMs} ms:\n${this.output}`);
+      origin ??= /GraphQL at (http:\/\/[^/\s]+)\/graphql/.exec(this.output)?.[1];
+      if (origin) {
+        const answer = await request(agent, new URL('/readyz', origin), { method: 'GET' }).catch(() => null);
+        if (answer) listeningMs ??= performance.now() - this.startedAt;
+        if (answer?.status === 200) return { origin, listeningMs: listeningMs!, readyMs: performance.now() - this.startedAt };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+async function batchingTotals(agent: http.Agent, origin: string): Promise<{ batches: number; images: number }> {
+  const { body } = await request(agent, new URL('/metrics', origin), { method: 'GET' });
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body)?.[1] ?? NaN);
+  return { batches: read('classify_batches_total'), images: read('classify_batched_images_total') };
+}
+
+/** Sequential requests from one client: latency percentiles and the rate one client gets. */
+async function oneClient(send: () => Promise<Answer>, count: number): Promise<{ times: number[]; imagesPerSec: number; errors: number }> {
+  const times: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    if (!answeredWell(await send())) errors++;
+    times.push(performance.now() - t);
+  }
+  return { times, imagesPerSec: count / ((performance.now() - started) / 1000), errors };
+}
+
+/** `clients` closed loops for warm-up + window; counts what completes inside the window. */
+async function manyClients(send: () => Promise<Answer>, clients: number, warmUpMs: number, windowMs: number) {
+  const windowStart = performance.now() + warmUpMs;
+  const windowEnd = windowStart + windowMs;
+  const times: number[] = [];
+  let errors = 0;
+  const loop = async () => {
+    while (performance.now() < windowEnd) {
+      const t = performance.now();
+      const ok = answeredWell(await send());
+      const done = performance.now();
+      if (t >= windowStart && done <= windowEnd) {
+        times.push(done - t);
+        if (!ok) errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, loop));
+  return { times, imagesPerSec: times.length / (windowMs / 1000), errors };
+}
+
+export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50): Promise<ApiFigures> {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-api-'));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  let server: ServerProcess | undefined;
+  try {
+    const modelsDir = await benchModelsDir(shape, root);
+    server = ServerProcess.start({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      MODELS_DIR: modelsDir,
+      DATASETS_DIR: path.join(root, 'no-datasets'),
+      STORE_FILE: path.join(root, 'runs.sqlite'),
+      DASHBOARD_DIR: path.join(root, 'no-dashboard'),
+      AUTO_TRAIN: 'false',
+      NODE_ENV: 'production',
+    });
+    const { origin, listeningMs, readyMs } = await server.whenReady(agent);
+    const url = new URL('/graphql', origin);
+    const { headers, body } = classifyRequest(jpeg);
+    const send = () => request(agent, url, { method: 'POST', headers, body });
+
+    await oneClient(send, shape.quick ? 5 : 20);
+    const single = await oneClient(send, shape.quick ? 30 : 300);
+    const before = await batchingTotals(agent, origin);
+    const many = await manyClients(send, clients, shape.quick ? 500 : 1500, shape.quick ? 1500 : 8000);
+    const after = await batchingTotals(agent, origin);
+
+    return {
+      serverListeningMs: listeningMs,
+      serverReadyMs: readyMs,
+      apiClassifyMsP50: median(single.times),
+      apiClassifyMsP99: percentile(single.times, 99),
+      apiSingleClientImagesPerSec: single.imagesPerSec,
+      apiConcurrentClients: clients,
+      apiImagesPerSec: many.imagesPerSec,
+      apiConcurrentMsP50: median(many.times),
+      apiConcurrentMsP99: percentile(many.times, 99),
+      apiMeanBatch: (after.images - before.images) / (after.batches - before.batches),
+      apiErrors: single.errors + many.errors,
+    };
+  } finally {
+    agent.destroy();
+    await server?.stop();
+    await fs.rm(root, { recursive: true, force: true });
+  }
+}
