@@ -45,6 +45,8 @@ export interface Config {
   autoTrain: boolean;
   /** Hide unexpected error details from clients (they are still logged). */
   production: boolean;
+  /** Origins whose browser pages may call /graphql ('*' for any); empty keeps cross-origin access closed. */
+  corsOrigins: string[];
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -76,6 +78,24 @@ function token(name: string, value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (value.length < MIN_TOKEN_LENGTH) throw new Error(`${name} must be at least ${MIN_TOKEN_LENGTH} characters long`);
   return value;
+}
+
+function origins(name: string, value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return [];
+  const list = value.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const origin of list) {
+    if (origin === '*') continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new Error(`${name} must list origins such as https://screening.example.org (scheme, host and port only) or *, got "${origin}"`);
+    }
+  }
+  return list;
 }
 
 function backendName(value: string | undefined): Config['backend'] {
@@ -111,5 +131,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifyMaxPending: positiveInt('CLASSIFY_MAX_PENDING', env.CLASSIFY_MAX_PENDING) ?? 64,
     autoTrain: flag('AUTO_TRAIN', env.AUTO_TRAIN, true),
     production: env.NODE_ENV === 'production',
+    corsOrigins: origins('CORS_ORIGINS', env.CORS_ORIGINS),
   };
 }

@@ -16,9 +16,11 @@ import { formatError } from '../graphql/errors.js';
 import { documentNestingError, queryLimitRule } from '../graphql/limits.js';
 import { buildAppSchema } from '../graphql/schema.js';
 import { sendGraphQLError } from './http-errors.js';
+import { corsMiddleware } from './cors.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { createMetrics, type AppMetrics } from './metrics.js';
 import { overloadStatusPlugin } from './overload-status.js';
+import { dashboardPolicy, securityHeaders } from './security-headers.js';
 import { dashboardRouter } from './static-dashboard.js';
 import { uploadMiddleware } from './upload-middleware.js';
 
@@ -36,6 +38,7 @@ export type ServerConfig = Pick<
   | 'maxQueryAliases'
   | 'dashboardDir'
   | 'production'
+  | 'corsOrigins'
 >;
 
 export interface RunningServer {
@@ -92,6 +95,7 @@ export async function createServer(config: ServerConfig, services: AppServices, 
 
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders());
   const httpServer = http.createServer(app);
 
   // Same schema, auth, limits and error formatting as HTTP; a message is at most a JSON body's size.
@@ -154,6 +158,7 @@ export async function createServer(config: ServerConfig, services: AppServices, 
   });
   app.use(
     GRAPHQL_PATH,
+    corsMiddleware(config.corsOrigins),
     uploadMiddleware({ maxUploadBytes: config.maxUploadBytes, maxFiles: config.maxFiles, maxFieldBytes: config.maxJsonBytes }, metrics.recordRefusal),
     express.json({ limit: config.maxJsonBytes }),
     (req, res, next) => {
@@ -166,7 +171,7 @@ export async function createServer(config: ServerConfig, services: AppServices, 
     },
     expressMiddleware(apollo, { context: async ({ req }) => contextFor(bearerToken(req.get('authorization'))) }),
   );
-  app.use(dashboardRouter(config.dashboardDir));
+  app.use(dashboardPolicy(), dashboardRouter(config.dashboardDir));
 
   const onError: ErrorRequestHandler = (error: { type?: string; status?: number; message?: string }, req, res, _next) => {
     if (error.type === 'entity.too.large') {
