@@ -15,6 +15,16 @@ export interface Config {
   minImageSide: number;
   /** SQLite file holding training runs and their epoch history. */
   storeFile: string;
+  /** Keep each classified image (re-encoded, without metadata) so its user can correct the result for review. */
+  keepClassifiedImages: boolean;
+  /** Where kept images wait for review (private; never served as a folder). */
+  feedbackDir: string;
+  /** Kept images nobody corrected within this many hours are deleted. */
+  keptImageHours: number;
+  /** Dataset images whose 64-bit perceptual hashes differ in at most this many bits count as near-duplicates. */
+  nearDuplicateDistance: number;
+  /** Most files one dataset archive (zip) or folder import may hold. */
+  maxArchiveFiles: number;
   /** Built dashboard served at `/` when present. */
   dashboardDir: string;
   port: number;
@@ -114,6 +124,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxImagePixels: positiveInt('MAX_IMAGE_PIXELS', env.MAX_IMAGE_PIXELS) ?? 50_000_000,
     minImageSide: positiveInt('MIN_IMAGE_SIDE', env.MIN_IMAGE_SIDE) ?? 32,
     storeFile: fromRoot(env.STORE_FILE, 'data/runs.sqlite'),
+    keepClassifiedImages: flag('KEEP_CLASSIFIED_IMAGES', env.KEEP_CLASSIFIED_IMAGES, false),
+    feedbackDir: fromRoot(env.FEEDBACK_DIR, 'data/feedback'),
+    keptImageHours: positiveInt('KEPT_IMAGE_HOURS', env.KEPT_IMAGE_HOURS) ?? 72,
+    nearDuplicateDistance: Math.min(64, nonNegativeInt('NEAR_DUPLICATE_DISTANCE', env.NEAR_DUPLICATE_DISTANCE) ?? 4),
+    maxArchiveFiles: positiveInt('MAX_ARCHIVE_FILES', env.MAX_ARCHIVE_FILES) ?? 10_000,
     dashboardDir: fromRoot(env.DASHBOARD_DIR, 'dashboard/dist'),
     // 0 asks the system for a free port (tests).
     port: nonNegativeInt('PORT', env.PORT) ?? 4000,

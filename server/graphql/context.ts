@@ -2,6 +2,8 @@
 import type { Classification } from '../ml/classifier.js';
 import type { BackendInfo } from '../ml/backend.js';
 import type { DatasetSummary } from '../services/dataset-summary.js';
+import type { DatasetService } from '../services/dataset-service.js';
+import type { FeedbackService } from '../services/feedback-service.js';
 import type { ModelService } from '../services/model-service.js';
 import type { TrainingService } from '../services/training-service.js';
 import type { RunStore } from '../store/run-store.js';
@@ -17,6 +19,10 @@ export interface AppServices {
   pubSub: ProgressPubSub;
   /** Counts the training image folder. */
   dataset(): Promise<DatasetSummary>;
+  /** Browses and changes the image folder. */
+  datasets: DatasetService;
+  /** Kept classifications, corrections and their review. */
+  feedback: FeedbackService;
 }
 
 export interface RequestLimits {

@@ -4,10 +4,12 @@
 // Codes: ServiceError, RegistryError and DatasetError codes are passed through unchanged
 // (MODEL_NOT_READY, TRAINING_IN_PROGRESS, RUN_NOT_FOUND, RUN_FINISHED, MODEL_NOT_FOUND,
 // MODEL_ACTIVE, DAMAGED_MODEL, NO_ROLLBACK_TARGET, ...). Bad input is BAD_USER_INPUT with the
-// specific problem in `extensions.reason`: the image codes (NOT_AN_IMAGE, TRUNCATED_IMAGE, ...)
-// and BAD_TRAINING_INPUT, so a client can branch on "my input was wrong" without knowing every
+// specific problem in `extensions.reason`: the image codes (NOT_AN_IMAGE, TRUNCATED_IMAGE, ...),
+// BAD_TRAINING_INPUT and the dataset input codes (BAD_LABEL, BAD_IMAGE_ID, BAD_ARCHIVE, BAD_CURSOR,
+// TOO_MANY_CLASSES), so a client can branch on "my input was wrong" without knowing every
 // reason. Anything else is INTERNAL_SERVER_ERROR; in production its message is hidden (it is logged).
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { DatasetChangeError } from '../dataset/dataset-change-error.js';
 import { DatasetError } from '../ml/dataset.js';
 import { ImageError } from '../ml/image-error.js';
 import { RegistryError } from '../registry/registry-error.js';
@@ -40,6 +42,9 @@ export function describeError(error: unknown): ErrorDescription | null {
     return { code: error.code, reason: null, message: error.message };
   }
   if (error instanceof RegistryError || error instanceof DatasetError) return { code: error.code, reason: null, message: error.message };
+  if (error instanceof DatasetChangeError) {
+    return error.badInput ? { code: 'BAD_USER_INPUT', reason: error.code, message: error.message } : { code: error.code, reason: null, message: error.message };
+  }
   if (error instanceof StoreError && error.code === 'RUN_NOT_FOUND') return { code: error.code, reason: null, message: error.message };
   // graphql-js gives up on variables after 50 bad values with an error that carries no code.
   if (error instanceof GraphQLError && error.message.startsWith('Too many errors processing variables')) {

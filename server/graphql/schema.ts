@@ -6,6 +6,10 @@ import { authChecker } from './auth.js';
 import { createProgressPubSub, schemaPubSub, type ProgressPubSub } from './progress-pubsub.js';
 import { ClassifyResolver } from './resolvers/classify.resolver.js';
 import { DatasetResolver } from './resolvers/dataset.resolver.js';
+import { DatasetAnalysisResolver } from './resolvers/dataset-analysis.resolver.js';
+import { DatasetChangesResolver } from './resolvers/dataset-changes.resolver.js';
+import { DatasetImageResolver } from './resolvers/dataset-images.resolver.js';
+import { FeedbackResolver } from './resolvers/feedback.resolver.js';
 import { ModelStatusResolver } from './resolvers/model-status.resolver.js';
 import { ModelResolver } from './resolvers/model.resolver.js';
 import { TrainingProgressResolver } from './resolvers/training-progress.resolver.js';
@@ -15,7 +19,18 @@ export const SCHEMA_FILE = 'schema.graphql';
 
 export function buildAppSchema(pubSub: ProgressPubSub): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [ClassifyResolver, ModelStatusResolver, ModelResolver, TrainingRunResolver, TrainingProgressResolver, DatasetResolver],
+    resolvers: [
+      ClassifyResolver,
+      ModelStatusResolver,
+      ModelResolver,
+      TrainingRunResolver,
+      TrainingProgressResolver,
+      DatasetResolver,
+      DatasetAnalysisResolver,
+      DatasetImageResolver,
+      DatasetChangesResolver,
+      FeedbackResolver,
+    ],
     pubSub: schemaPubSub(pubSub),
     authChecker,
     validate: false,

@@ -4,6 +4,9 @@ import type { Config } from '../config.js';
 import { describeBackend, initBackend } from '../ml/backend.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { summarizeDataset } from '../services/dataset-summary.js';
+import { DatasetService } from '../services/dataset-service.js';
+import { FeedbackService } from '../services/feedback-service.js';
+import { openDatasetRecords } from '../store/dataset-records.js';
 import { ModelService } from '../services/model-service.js';
 import { TrainingService } from '../services/training-service.js';
 import { openRunStoreSafely } from '../store/run-store.js';
@@ -52,13 +55,32 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     imageLimits,
     publish: progressPublisher(pubSub),
   });
-  const services: AppServices = { models, training, runs, backend, pubSub, dataset: () => summarizeDataset(config.datasetsDir) };
+  const records = openDatasetRecords(config.storeFile);
+  const datasets = new DatasetService({
+    root: config.datasetsDir,
+    limits: imageLimits,
+    facts: records.facts,
+    nearDuplicateDistance: config.nearDuplicateDistance,
+    maxImageBytes: config.maxUploadBytes,
+    maxArchiveFiles: config.maxArchiveFiles,
+  });
+  await datasets.folder.removeStaleTemps();
+  const feedback = new FeedbackService({
+    store: records.feedback,
+    datasets,
+    dir: config.feedbackDir,
+    keepImages: config.keepClassifiedImages,
+    retentionHours: config.keptImageHours,
+    limits: imageLimits,
+  });
+  const services: AppServices = { models, training, runs, backend, pubSub, dataset: () => summarizeDataset(config.datasetsDir), datasets, feedback };
 
   let server: RunningServer;
   try {
     server = await createServer(config, services, { log });
   } catch (error) {
     runs.close();
+    records.close();
     throw error;
   }
   log.info(`GraphQL at ${server.url} (WebSocket ${server.wsUrl}); admin operations ${config.adminToken ? 'enabled' : 'disabled (ADMIN_TOKEN unset)'}; classification ${config.classifyToken ? 'needs a token' : 'open'}`);
@@ -70,6 +92,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     await modelLoaded;
     models.dispose();
     runs.close();
+    records.close();
   };
   return { server, services, modelLoaded, close: () => (closing ??= close()) };
 }

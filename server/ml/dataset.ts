@@ -315,22 +315,31 @@ export function batchTensors({ size, count, x, y }: BatchArrays): { x: Tensor4D;
   return { x: tf.tensor4d(x, [count, size, size, 3], 'float32'), y: tf.tensor2d(y, [count, 1], 'float32') };
 }
 
-/** Counts per split and class, and one hash that changes when any image or label changes. */
+/**
+ * Counts per split and class, one hash that changes when any image or label changes, and the
+ * manifest behind it (the sorted content hashes per split and class), so two versions' data can
+ * be compared image by image.
+ */
 export function datasetFingerprint(splits: Record<string, LabelledImages>): DatasetFingerprint {
   const counts: DatasetFingerprint['counts'] = {};
+  const images: NonNullable<DatasetFingerprint['images']> = {};
   const triples: string[] = [];
-  for (const [split, images] of Object.entries(splits)) {
-    const perClass: Record<string, number> = { [images.classNames[0]]: 0, [images.classNames[1]]: 0 };
-    for (let i = 0; i < images.count; i++) {
-      const className = images.classNames[images.labels[i]];
+  for (const [split, set] of Object.entries(splits)) {
+    const perClass: Record<string, number> = { [set.classNames[0]]: 0, [set.classNames[1]]: 0 };
+    const hashes: Record<string, string[]> = { [set.classNames[0]]: [], [set.classNames[1]]: [] };
+    for (let i = 0; i < set.count; i++) {
+      const className = set.classNames[set.labels[i]];
       perClass[className]++;
-      triples.push(JSON.stringify([split, className, images.contentHashes[i] ?? '']));
+      hashes[className].push(set.contentHashes[i] ?? '');
+      triples.push(JSON.stringify([split, className, set.contentHashes[i] ?? '']));
     }
     counts[split] = perClass;
+    for (const list of Object.values(hashes)) list.sort(byCodePoint);
+    images[split] = hashes;
   }
   // Sorted so file names and load order do not matter: only content and labels do.
   triples.sort(byCodePoint);
   const hash = createHash('sha256');
   for (const triple of triples) hash.update(triple).update('\n');
-  return { hash: hash.digest('hex'), counts };
+  return { hash: hash.digest('hex'), counts, images };
 }

@@ -76,6 +76,8 @@ export interface DatasetFingerprint {
   /** sha256 over the sorted per-image hashes, split and class names: equal data gives equal hash. */
   hash: string;
   counts: Record<string, Record<string, number>>;
+  /** The manifest: sorted sha256 of every image's file, per split and class (absent in versions saved before it was recorded). */
+  images?: Record<string, Record<string, string[]>>;
 }
 
 /** Everything stored beside a model's weights. */

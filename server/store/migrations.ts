@@ -38,6 +38,44 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (run_seq, epoch)
   ) WITHOUT ROWID;
   `,
+  // 2: classified images kept for review with the user's correction, and decoded facts of dataset
+  // images by content hash (so a restart does not decode the whole dataset again).
+  `
+  CREATE TABLE kept_predictions (
+    -- 'pred-' and 32 random hex digits: the id is the only handle a client gets, so it must not be guessable.
+    id               TEXT    PRIMARY KEY,
+    created_at       TEXT    NOT NULL,
+    model_version    TEXT    NOT NULL,
+    class_names_json TEXT    NOT NULL,
+    predicted_label  TEXT    NOT NULL,
+    probability      REAL,
+    file_name        TEXT,
+    -- The re-encoded image under the feedback folder; NULL once deleted (rejected, expired, accepted).
+    image_file       TEXT,
+    content_hash     TEXT    NOT NULL,
+    status           TEXT    NOT NULL CHECK (status IN ('kept', 'pending', 'accepted', 'rejected', 'expired')),
+    true_label       TEXT,
+    feedback_at      TEXT,
+    reviewed_at      TEXT,
+    dataset_image_id TEXT
+  );
+  CREATE INDEX kept_predictions_by_status ON kept_predictions (status, created_at);
+
+  CREATE TABLE image_facts (
+    content_hash    TEXT PRIMARY KEY,
+    width           INTEGER,
+    height          INTEGER,
+    format          TEXT,
+    perceptual_hash TEXT,
+    problem         TEXT
+  ) WITHOUT ROWID;
+  `,
+  // Which process (host name and pid) created each run, so a process starting up marks as
+  // interrupted only the open runs of processes that are gone, not those of one still training.
+  `
+  ALTER TABLE training_runs ADD COLUMN owner_host TEXT;
+  ALTER TABLE training_runs ADD COLUMN owner_pid INTEGER;
+  `,
 ];
 
 /** The `user_version` of a database this release has fully migrated. */

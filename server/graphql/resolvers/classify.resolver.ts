@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { GraphQLUpload, type FileUpload } from 'graphql-upload-minimal';
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import type { Classification } from '../../ml/classifier.js';
 import type { ImageErrorCode } from '../../ml/image-error.js';
 import type { Role } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -28,6 +29,16 @@ function itemError(error: { code: string; message: string }, ctx: AppContext): C
   return { code: 'INTERNAL_SERVER_ERROR', reason: null, message: ctx.production ? 'Internal server error' : error.message };
 }
 
+/** The id a correction can refer to when the server keeps images for review; a failure to keep never fails the classification. */
+async function keepForReview(ctx: AppContext, bytes: Buffer, result: Classification, fileName: string | null): Promise<string | null> {
+  if (!ctx.services.feedback.keepsImages) return null;
+  const classNames = ctx.services.models.status().classNames ?? [result.label];
+  return ctx.services.feedback.keep(bytes, { ...result, classNames }, fileName).catch((error: unknown) => {
+    ctx.log.error('classify: the image could not be kept for review', error);
+    return null;
+  });
+}
+
 @Resolver()
 export class ClassifyResolver {
   @Authorized<Role>('CLASSIFY')
@@ -38,7 +49,8 @@ export class ClassifyResolver {
     const { bytes, fileName } = await readUpload(image, ctx.limits.maxUploadBytes);
     const result = await ctx.services.models.classify(bytes);
     ctx.recordClassification(result);
-    return Prediction.from(result, ctx.services.backend.name, fileName);
+    const predictionId = await keepForReview(ctx, bytes, result, fileName);
+    return { ...Prediction.from(result, ctx.services.backend.name, fileName), predictionId };
   }
 
   @Authorized<Role>('CLASSIFY')

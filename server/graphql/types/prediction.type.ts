@@ -41,6 +41,9 @@ export class Prediction {
   @Field(() => String, { nullable: true, description: 'The name the client gave the uploaded file.' })
   fileName!: string | null;
 
+  @Field(() => String, { nullable: true, description: 'Set when the server kept the image for review (KEEP_CLASSIFIED_IMAGES): pass it to submitFeedback to correct this result.' })
+  predictionId!: string | null;
+
   static from(c: Classification, backend: string, fileName: string | null): Prediction {
     return {
       probability: c.probability,
@@ -55,6 +58,7 @@ export class Prediction {
       disclaimer: c.disclaimer,
       input: { width: c.original.width, height: c.original.height, format: c.original.format },
       fileName,
+      predictionId: null,
     };
   }
 }
