@@ -1,16 +1,15 @@
 // Who may do what, and what leaks: every admin operation and subscription in the schema refuses a
 // missing or wrong token; CORS is closed unless configured; security headers on every response;
 // and a real server process never writes a token or an uploaded image anywhere.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
-import { repoRoot } from '../../server/paths.js';
 import { createToyDataset, noiseImage, type ToyDataset } from '../helpers/images.js';
 import { ADMIN_TOKEN, CLASSIFY_TOKEN, codes, gql, gqlUpload, startTestApp, subscribe, tempDir, trainThroughService, wsClient, type TestApp } from '../api/helpers.js';
 import { filesContaining, snapshotTree } from './fs-snapshot.js';
+import { startServerProcess, type ServerProcess } from './server-process.js';
 
 let root: string;
 let app: TestApp;
@@ -263,8 +262,7 @@ describe('security headers', () => {
 describe('the server process', () => {
   let toy: ToyDataset;
   let dir: string;
-  let child: ChildProcess | undefined;
-  let output = '';
+  let server: ServerProcess | undefined;
 
   beforeAll(async () => {
     dir = await tempDir('access-process-');
@@ -276,7 +274,7 @@ describe('the server process', () => {
   });
 
   afterAll(async () => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
@@ -285,15 +283,9 @@ describe('the server process', () => {
     await fs.mkdir(tmp);
     const written = [path.join(dir, 'models'), path.join(dir, 'store'), path.join(dir, 'feedback'), toy.root, tmp];
     const filesBefore = new Set((await snapshotTree(written)).keys());
-    child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/index.ts')], {
-      cwd: repoRoot,
+    server = await startServerProcess({
       env: {
-        ...process.env,
         NODE_ENV: 'production',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        TF_BACKEND: 'wasm',
-        AUTO_TRAIN: 'false',
         DATASETS_DIR: toy.root,
         MODELS_DIR: path.join(dir, 'models'),
         STORE_FILE: path.join(dir, 'store', 'runs.sqlite'),
@@ -302,24 +294,9 @@ describe('the server process', () => {
         ADMIN_TOKEN,
         CLASSIFY_TOKEN,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (chunk) => (output += chunk));
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<number | string | null>((resolve) => child!.once('exit', (code, signal) => resolve(code ?? signal)));
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line:\n${output}`)), 30_000);
-      const poll = setInterval(() => {
-        const match = /GraphQL at (http:\/\/\S+\/graphql)/.exec(output);
-        if (match) {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      }, 50);
-    });
-    const origin = url.replace(/\/graphql$/, '');
-    for (let i = 0; i < 200 && (await fetch(`${origin}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+    await server.waitReady();
+    const { url, origin } = server;
 
     // Secrets a client might send by mistake are as secret as the real ones.
     const wrongTokens = [`${ADMIN_TOKEN}-typo`, `wrong-${randomBytes(12).toString('hex')}`, `ws-${randomBytes(12).toString('hex')}`];
@@ -347,8 +324,8 @@ describe('the server process', () => {
     }
     const metrics = await (await fetch(`${origin}/metrics`)).text();
 
-    child.kill('SIGTERM');
-    expect(await exited, output).toBe(0);
+    expect(await server.stop(), server.output()).toBe(0);
+    const output = server.output();
 
     const secrets = [ADMIN_TOKEN, CLASSIFY_TOKEN, ...wrongTokens];
     for (const secret of secrets) {
