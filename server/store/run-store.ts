@@ -1,5 +1,6 @@
 // Durable records of training runs: what was asked, how each epoch went and how the run ended,
 // kept in SQLite so the history survives restarts and crashes.
+import os from 'node:os';
 import type Database from 'better-sqlite3';
 import type { ModelMetadata, TrainingParams } from '../ml/types.js';
 import { IN_MEMORY, StoreError, moveDamagedAside, openDatabase, translateDamage } from './database.js';
@@ -77,6 +78,8 @@ interface RunRow {
   model_version: string | null;
   activated: number;
   metrics_json: string | null;
+  owner_host: string | null;
+  owner_pid: number | null;
 }
 
 interface EpochRow {
@@ -148,8 +151,8 @@ function toRunRecord(row: RunRow, epochs: EpochRow[]): TrainingRunRecord {
 
 function prepareStatements(db: Database.Database) {
   return {
-    insertRun: db.prepare<[RunTrigger, string, number, string]>(
-      `INSERT INTO training_runs (status, trigger, params_json, auto_promote, created_at) VALUES ('queued', ?, ?, ?, ?)`,
+    insertRun: db.prepare<[RunTrigger, string, number, string, string, number]>(
+      `INSERT INTO training_runs (status, trigger, params_json, auto_promote, created_at, owner_host, owner_pid) VALUES ('queued', ?, ?, ?, ?, ?, ?)`,
     ),
     selectRun: db.prepare<[number], RunRow>('SELECT * FROM training_runs WHERE seq = ?'),
     selectEpochs: db.prepare<[number], EpochRow>('SELECT * FROM training_run_epochs WHERE run_seq = ? ORDER BY epoch'),
@@ -170,9 +173,12 @@ function prepareStatements(db: Database.Database) {
          (run_seq, epoch, loss, accuracy, validation_loss, validation_accuracy, validation_auc, learning_rate, seconds, images_per_second)
        VALUES (@run_seq, @epoch, @loss, @accuracy, @validation_loss, @validation_accuracy, @validation_auc, @learning_rate, @seconds, @images_per_second)`,
     ),
-    interruptOpenRuns: db.prepare<[string, string]>(
+    selectOpenRuns: db.prepare<[], Pick<RunRow, 'seq' | 'owner_host' | 'owner_pid'>>(
+      `SELECT seq, owner_host, owner_pid FROM training_runs WHERE status IN ('queued', 'running')`,
+    ),
+    interruptRun: db.prepare<[string, string, number]>(
       `UPDATE training_runs SET status = 'interrupted', finished_at = ?, error_code = 'INTERRUPTED', error_message = ?
-        WHERE status IN ('queued', 'running')`,
+        WHERE seq = ? AND status IN ('queued', 'running')`,
     ),
   };
 }
@@ -194,7 +200,7 @@ export class RunStore {
 
   create(input: { params: TrainingParams; autoPromote: boolean; trigger: RunTrigger }): TrainingRunRecord {
     return this.write(() => {
-      const { lastInsertRowid } = this.statements.insertRun.run(input.trigger, JSON.stringify(input.params), input.autoPromote ? 1 : 0, now());
+      const { lastInsertRowid } = this.statements.insertRun.run(input.trigger, JSON.stringify(input.params), input.autoPromote ? 1 : 0, now(), os.hostname(), process.pid);
       return this.read(Number(lastInsertRowid))!;
     });
   }
@@ -263,12 +269,20 @@ export class RunStore {
   }
 
   /**
-   * Runs left 'queued' or 'running' by a previous process become 'interrupted' (errorCode
-   * 'INTERRUPTED', message says the process stopped). Returns how many. Call it once at start-up,
-   * before this process starts runs of its own.
+   * Runs left 'queued' or 'running' by a process that is gone become 'interrupted' (errorCode
+   * 'INTERRUPTED', message says the process stopped); runs of a process still alive on this host
+   * (another server sharing the store) are left alone. Returns how many were marked. Call it once
+   * at start-up, before this process starts runs of its own.
    */
   markInterrupted(): number {
-    return this.write(() => this.statements.interruptOpenRuns.run(now(), INTERRUPTED_MESSAGE).changes);
+    return this.write(() => {
+      let marked = 0;
+      for (const run of this.statements.selectOpenRuns.all()) {
+        if (ownerIsAlive(run.owner_host, run.owner_pid)) continue;
+        marked += this.statements.interruptRun.run(now(), INTERRUPTED_MESSAGE, run.seq).changes;
+      }
+      return marked;
+    });
   }
 
   close(): void {
@@ -304,6 +318,23 @@ export class RunStore {
   /** Several reads that see one consistent state of the database. */
   private readSnapshot<T>(work: () => T): T {
     return translateDamage(() => this.db.transaction(work).deferred());
+  }
+}
+
+/**
+ * Whether the process that created a run may still be running it. Only a process on this host can
+ * be checked; a run from another host name (typically a replaced container on the same volume) or
+ * from before owners were recorded counts as abandoned. Our own pid means an earlier process that
+ * had it (a restarted container's pid 1), since this process has not started runs yet.
+ */
+function ownerIsAlive(host: string | null, pid: number | null): boolean {
+  if (host !== os.hostname() || pid === null || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

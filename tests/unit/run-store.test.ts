@@ -428,6 +428,65 @@ describe('durability', () => {
   });
 });
 
+describe('runs of other processes', () => {
+  function startWriter() {
+    const child = spawn(process.execPath, ['--import', 'tsx', writerScript, file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let finished = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (finished += chunk.toString().split('\n').filter((line) => line.startsWith('finished')).length));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    const finishedAtLeast = (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        const poll = setInterval(() => {
+          if (finished >= n) {
+            clearInterval(poll);
+            resolve();
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            clearInterval(poll);
+            reject(new Error(`the writer stopped after ${finished} runs: ${stderr}`));
+          }
+        }, 10);
+      });
+    return { child, exited, finishedAtLeast, finished: () => finished };
+  }
+
+  it('leaves the open runs of a process that is still alive, and marks them once it is gone', async () => {
+    const writer = startWriter();
+    try {
+      await writer.finishedAtLeast(3);
+      // A second process starting on the same store while the first is in the middle of a run.
+      const starting = open();
+      expect(starting.markInterrupted()).toBe(0);
+      // Had its run been marked, the writer's next epoch would fail with INVALID_TRANSITION and stop it.
+      await writer.finishedAtLeast(writer.finished() + 3);
+    } finally {
+      writer.child.kill('SIGKILL');
+      await writer.exited;
+    }
+    const restarted = open();
+    restarted.markInterrupted();
+    const runs = restarted.list();
+    expect(runs.filter((r) => r.status === 'queued' || r.status === 'running')).toEqual([]);
+    expect(runs.filter((r) => r.status === 'interrupted').length).toBeLessThanOrEqual(1);
+  });
+
+  it('counts runs recorded on another host, or before owners were recorded, as abandoned', () => {
+    const store = open();
+    const elsewhere = store.create({ params, autoPromote: false, trigger: 'api' });
+    const unowned = store.create({ params, autoPromote: false, trigger: 'api' });
+    store.close();
+    const raw = new Database(file);
+    // The parent of this process is alive, so only the host name makes the first run abandoned.
+    raw.prepare(`UPDATE training_runs SET owner_host = 'another-host', owner_pid = ? WHERE seq = ?`).run(process.ppid, Number(elsewhere.id.slice(4)));
+    raw.prepare(`UPDATE training_runs SET owner_host = NULL, owner_pid = NULL WHERE seq = ?`).run(Number(unowned.id.slice(4)));
+    raw.close();
+    const restarted = open();
+    expect(restarted.markInterrupted()).toBe(2);
+    expect([restarted.get(elsewhere.id)!.status, restarted.get(unowned.id)!.status]).toEqual(['interrupted', 'interrupted']);
+  });
+});
+
 describe('damaged databases', () => {
   function asideFiles(): string[] {
     return fs.readdirSync(path.dirname(file)).filter((name) => name.includes('.damaged-'));
