@@ -227,10 +227,11 @@ export class DatasetFolder {
   /** Relabels and/or moves an image to another split, in one rename. Returns its new id. */
   move(id: string, to: { label?: string; split?: string }): Promise<string> {
     return this.exclusive(async () => {
+      if (to.split !== undefined && !isSplitName(to.split)) throw new DatasetChangeError('BAD_IMAGE_ID', `"${to.split}" is not a split (${SPLITS.join(', ')})`);
+      const newLabel = to.label === undefined ? undefined : checkLabel(to.label);
       const image = await this.find(id);
-      const split = to.split ?? image.split;
-      if (!isSplitName(split)) throw new DatasetChangeError('BAD_IMAGE_ID', `"${split}" is not a split (${SPLITS.join(', ')})`);
-      const label = to.label === undefined ? image.label : checkLabel(to.label);
+      const split = (to.split as SplitName | undefined) ?? image.split;
+      const label = newLabel ?? image.label;
       if (split === image.split && label === image.label) return image.id;
       const listing = await this.index.list();
       const labels = new Set([...listing.labels.train, ...listing.labels.test]);

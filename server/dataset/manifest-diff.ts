@@ -52,9 +52,9 @@ export function describeChanges(fromVersion: string, toVersion: string, changes:
     .filter((c) => c.after !== c.before || c.added.length > 0)
     .map((c) => {
       const net = c.after - c.before;
-      const what = `${c.label} ${c.split === 'train' ? 'training' : c.split} images`;
-      const swapped = c.added.length > 0 && net === 0 ? `${c.added.length} ${what} swapped for others` : null;
-      return swapped ?? `${Math.abs(net)} ${net > 0 ? 'more' : 'fewer'} ${what}`;
+      const what = (n: number) => `${c.label} ${c.split === 'train' ? 'training' : c.split} image${n === 1 ? '' : 's'}`;
+      if (net === 0) return `${c.added.length} different ${what(c.added.length)}`;
+      return `${Math.abs(net)} ${net > 0 ? 'more' : 'fewer'} ${what(Math.abs(net))}`;
     });
   if (parts.length === 0) return `${toVersion} was trained on the same images as ${fromVersion}`;
   return `${toVersion} saw ${parts.join(', ')} than ${fromVersion}`;
