@@ -1,7 +1,7 @@
 // npm run train -- --data <root> [--epochs N --batch-size N --lr X --image-size N --seed N ...]
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultTrainingParams } from '../ml/types.js';
+import { defaultTrainingParams, type TrainingParams } from '../ml/types.js';
 import { resolveTrainingParams } from '../ml/training-params.js';
 import { runTraining } from '../training/pipeline.js';
 import type { TrainingEvent } from '../training/training-events.js';
@@ -12,6 +12,8 @@ import { printMetrics } from './print-metrics.js';
 const usage = `usage: npm run train -- --data <folder with train/<class>/ and optionally test/<class>/>
   [--epochs N] [--batch-size N] [--lr X] [--image-size N] [--seed N] [--architecture NAME]
   [--validation-fraction F] [--patience N] [--no-augment] [--no-class-weights]
+  [--augmentation basic|strong] [--schedule constant|cosine] [--warmup EPOCHS] [--weight-decay X]
+  [--label-smoothing X] [--tta | --no-tta] [--no-calibrate] [--target-sensitivity X]
   [--positive-class NAME] [--promote] [--json]`;
 
 function numberOption(name: string, value: string | undefined, fallback: number): number {
@@ -35,6 +37,15 @@ runCli(async () => {
       patience: { type: 'string' },
       'no-augment': { type: 'boolean', default: false },
       'no-class-weights': { type: 'boolean', default: false },
+      augmentation: { type: 'string' },
+      schedule: { type: 'string' },
+      warmup: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      'label-smoothing': { type: 'string' },
+      tta: { type: 'boolean', default: false },
+      'no-tta': { type: 'boolean', default: false },
+      'no-calibrate': { type: 'boolean', default: false },
+      'target-sensitivity': { type: 'string' },
       'positive-class': { type: 'string' },
       promote: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -58,6 +69,14 @@ runCli(async () => {
     earlyStoppingPatience: numberOption('patience', values.patience, d.earlyStoppingPatience),
     augment: !values['no-augment'],
     classWeighting: !values['no-class-weights'],
+    augmentation: (values.augmentation ?? d.augmentation) as TrainingParams['augmentation'],
+    learningRateSchedule: (values.schedule ?? d.learningRateSchedule) as TrainingParams['learningRateSchedule'],
+    warmupEpochs: numberOption('warmup', values.warmup, d.warmupEpochs),
+    weightDecay: numberOption('weight-decay', values['weight-decay'], d.weightDecay),
+    labelSmoothing: numberOption('label-smoothing', values['label-smoothing'], d.labelSmoothing),
+    testTimeAugmentation: values['no-tta'] ? false : values.tta || d.testTimeAugmentation,
+    calibrate: !values['no-calibrate'],
+    targetSensitivity: numberOption('target-sensitivity', values['target-sensitivity'], d.targetSensitivity),
   });
   const { config } = await startCli();
   const dataProgress = new ProgressBar('decoding');

@@ -21,11 +21,16 @@ export function balancedClassWeights(labels: Uint8Array): ClassWeights {
  * Class-weighted binary cross-entropy of `rows` predictions, divided by `batchSize`: with
  * `rows = batchSize` it is the batch mean; the values of the shards of a batch add up to it,
  * so gradients of shards add up to the batch gradient.
+ *
+ * `labelSmoothing` (0 = off) moves the targets that far towards 1/2 (0 -> e/2, 1 -> 1 - e/2), so
+ * the network is not pushed towards saturated outputs on a small, noisy set; the class weights
+ * still follow the true labels.
  */
-export function batchLoss(y: tf.Tensor, p: tf.Tensor, weights: ClassWeights, batchSize: number): tf.Scalar {
+export function batchLoss(y: tf.Tensor, p: tf.Tensor, weights: ClassWeights, batchSize: number, labelSmoothing = 0): tf.Scalar {
   return tf.tidy(() => {
     const clipped = p.clipByValue(PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON);
-    const perSample = y.mul(clipped.log()).add(tf.scalar(1).sub(y).mul(tf.scalar(1).sub(clipped).log())).neg();
+    const target = labelSmoothing > 0 ? y.mul(1 - labelSmoothing).add(labelSmoothing / 2) : y;
+    const perSample = target.mul(clipped.log()).add(tf.scalar(1).sub(target).mul(tf.scalar(1).sub(clipped).log())).neg();
     const sampleWeights = y.mul(weights.positive - weights.negative).add(weights.negative);
     return perSample.mul(sampleWeights).sum().div(batchSize) as tf.Scalar;
   });

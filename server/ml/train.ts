@@ -1,10 +1,11 @@
-// The training loop: seeded, class-weighted binary cross-entropy with Adam, progress events per
-// batch and epoch, cancellation between batches, early stopping on validation AUC.
+// The training loop: seeded, class-weighted binary cross-entropy with Adam(W) on a learning-rate
+// schedule, progress events per batch and epoch, cancellation between batches, early stopping
+// on validation AUC.
 // A hand-written loop rather than model.fit: fit has no per-sample weights, no AUC and no
 // clean way to stop from another thread. The optimizer steps run on a training engine: this
 // thread alone, or data-parallel replica workers when more than one thread is allowed.
 import { tf } from './tf.js';
-import type { TrainingParams } from './types.js';
+import { defaultTrainingParams, type TrainingParams } from './types.js';
 import type { LabelledImages } from './dataset.js';
 import { batchArrays } from './dataset.js';
 import { createRng } from './random.js';
@@ -15,6 +16,8 @@ import { balancedClassWeights, PROBABILITY_EPSILON, type ClassWeights } from './
 import { trainingThreads } from './backend.js';
 import { SingleThreadEngine, type TrainingEngine } from './training-engine.js';
 import { DataParallelEngine, supportsDataParallel } from './parallel/data-parallel-engine.js';
+import { learningRateAt } from './learning-rate.js';
+import { defaultAugmentOptions, strongAugmentOptions } from './augment.js';
 
 export { balancedClassWeights };
 
@@ -100,9 +103,9 @@ function validationMetrics(model: tf.LayersModel, validation: LabelledImages, ba
 }
 
 /** The engine `options` ask for, falling back to this thread when replicas cannot keep the semantics. */
-async function startEngine(model: tf.LayersModel, params: TrainingParams, classWeights: ClassWeights, options: TrainingOptions): Promise<TrainingEngine> {
+async function startEngine(model: tf.LayersModel, params: Required<TrainingParams>, classWeights: ClassWeights, options: TrainingOptions): Promise<TrainingEngine> {
   const threads = Math.max(1, Math.floor(options.threads ?? trainingThreads()));
-  const settings = { learningRate: params.learningRate, classWeights };
+  const settings = { learningRate: params.learningRate, classWeights, weightDecay: params.weightDecay, labelSmoothing: params.labelSmoothing };
   if (threads < 2 || params.batchSize < 2 || !supportsDataParallel(model)) return new SingleThreadEngine(model, settings);
   return DataParallelEngine.start(model, {
     ...settings,
@@ -116,11 +119,12 @@ async function startEngine(model: tf.LayersModel, params: TrainingParams, classW
 
 export async function trainModel(
   data: { train: LabelledImages; validation: LabelledImages },
-  params: TrainingParams,
+  requested: TrainingParams,
   callbacks: TrainingCallbacks = {},
   signal?: AbortSignal,
   options: TrainingOptions = {},
 ): Promise<TrainingResult> {
+  const params: Required<TrainingParams> = { ...defaultTrainingParams, ...requested };
   const { train, validation } = data;
   if (train.count === 0) throw new RangeError('the training set is empty');
   const started = performance.now();
@@ -129,6 +133,13 @@ export async function trainModel(
   const weights = params.classWeighting ? balancedClassWeights(train.labels) : { negative: 1, positive: 1 };
   const batchesPerEpoch = Math.ceil(train.count / params.batchSize);
   const totalBatches = batchesPerEpoch * params.epochs;
+  const schedule = {
+    learningRate: params.learningRate,
+    schedule: params.learningRateSchedule,
+    warmupSteps: Math.round(params.warmupEpochs * batchesPerEpoch),
+    totalSteps: totalBatches,
+  };
+  const augmentOptions = params.augmentation === 'strong' ? strongAugmentOptions : defaultAugmentOptions;
   const history: EpochProgress[] = [];
   let engine: TrainingEngine | undefined;
   let best: { auc: number; loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
@@ -149,6 +160,7 @@ export async function trainModel(
       const order = rng.shuffle(Array.from({ length: train.count }, (_, i) => i));
       let lossSum = 0;
       let correctSum = 0;
+      let learningRate = params.learningRate;
       for (let b = 0; b < batchesPerEpoch; b++) {
         if (signal?.aborted) {
           cancelled = true;
@@ -156,7 +168,9 @@ export async function trainModel(
         }
         const batchStart = performance.now();
         const indices = order.slice(b * params.batchSize, (b + 1) * params.batchSize);
-        const { loss: lossValue, correct: correctValue } = await engine.step(batchArrays(train, indices, { augment: params.augment, rng }));
+        learningRate = learningRateAt((epoch - 1) * batchesPerEpoch + b, schedule);
+        const batch = batchArrays(train, indices, { augment: params.augment, rng, augmentOptions });
+        const { loss: lossValue, correct: correctValue } = await engine.step(batch, learningRate);
 
         trainingMs += performance.now() - batchStart;
         imagesSeen += indices.length;
@@ -188,7 +202,7 @@ export async function trainModel(
         validationLoss: val?.loss ?? Number.NaN,
         validationAccuracy: val?.accuracy ?? Number.NaN,
         validationAuc: val?.auc ?? Number.NaN,
-        learningRate: params.learningRate,
+        learningRate,
         seconds: epochSeconds,
         imagesPerSecond: train.count / epochSeconds,
       };

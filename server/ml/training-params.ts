@@ -1,6 +1,6 @@
 // The accepted range of every training hyper-parameter, checked in one place for the CLI and the API.
 import { architectureNames, getArchitecture } from './models/index.js';
-import { defaultTrainingParams, type TrainingParams } from './types.js';
+import { augmentationLevels, defaultTrainingParams, learningRateSchedules, type TrainingParams } from './types.js';
 
 export class TrainingParamsError extends Error {
   readonly code = 'BAD_TRAINING_INPUT';
@@ -9,7 +9,8 @@ export class TrainingParamsError extends Error {
   }
 }
 
-type NumericField = { [K in keyof TrainingParams]: TrainingParams[K] extends number ? K : never }[keyof TrainingParams];
+type AllParams = Required<TrainingParams>;
+type NumericField = { [K in keyof AllParams]: AllParams[K] extends number ? K : never }[keyof AllParams];
 
 const ranges: Record<NumericField, { min: number; max: number; integer: boolean; minExclusive?: boolean }> = {
   imageSize: { min: 16, max: 384, integer: true },
@@ -20,12 +21,15 @@ const ranges: Record<NumericField, { min: number; max: number; integer: boolean;
   validationFraction: { min: 0, max: 0.5, integer: false },
   earlyStoppingPatience: { min: 0, max: 500, integer: true },
   targetSensitivity: { min: 0.5, max: 1, integer: false },
+  warmupEpochs: { min: 0, max: 50, integer: false },
+  weightDecay: { min: 0, max: 1, integer: false },
+  labelSmoothing: { min: 0, max: 0.5, integer: false },
 };
 
 /** Defaults filled in, every field checked; throws TrainingParamsError naming the first bad field. */
-export function resolveTrainingParams(input: Partial<TrainingParams>): TrainingParams {
+export function resolveTrainingParams(input: Partial<TrainingParams>): Required<TrainingParams> {
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null));
-  const params: TrainingParams = { ...defaultTrainingParams, ...defined };
+  const params: Required<TrainingParams> = { ...defaultTrainingParams, ...defined };
   for (const [field, range] of Object.entries(ranges) as [NumericField, (typeof ranges)[NumericField]][]) {
     const value = params[field];
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new TrainingParamsError(field, `must be a finite number, got ${String(value)}`);
@@ -35,8 +39,14 @@ export function resolveTrainingParams(input: Partial<TrainingParams>): TrainingP
       throw new TrainingParamsError(field, `must be ${range.minExclusive ? 'above' : 'at least'} ${range.min} and at most ${range.max}, got ${value}`);
     }
   }
-  for (const field of ['classWeighting', 'augment'] as const) {
+  for (const field of ['classWeighting', 'augment', 'testTimeAugmentation', 'calibrate'] as const) {
     if (typeof params[field] !== 'boolean') throw new TrainingParamsError(field, 'must be true or false');
+  }
+  if (!augmentationLevels.includes(params.augmentation)) {
+    throw new TrainingParamsError('augmentation', `must be one of ${augmentationLevels.join(', ')}, got "${params.augmentation}"`);
+  }
+  if (!learningRateSchedules.includes(params.learningRateSchedule)) {
+    throw new TrainingParamsError('learningRateSchedule', `must be one of ${learningRateSchedules.join(', ')}, got "${params.learningRateSchedule}"`);
   }
   if (!architectureNames().includes(params.architecture)) {
     throw new TrainingParamsError('architecture', `unknown architecture "${params.architecture}"; known: ${architectureNames().join(', ')}`);

@@ -1,6 +1,19 @@
 // Shared shapes of the ML core. No tensors here: these travel between threads and to disk.
+import type { InputGuardData } from './guard/guard-data.js';
 
-/** Hyper-parameters of one training run. Everything a user may set, with defaults in `defaultTrainingParams`. */
+/** How the learning rate moves over a run: fixed, or a cosine decay to 0 after the warm-up. */
+export type LearningRateSchedule = 'constant' | 'cosine';
+export const learningRateSchedules: readonly LearningRateSchedule[] = ['constant', 'cosine'];
+
+/** Training-time image changes: `basic` = flips, quarter turns, light brightness/contrast; `strong` adds zoom, free rotation and colour jitter. */
+export type AugmentationLevel = 'basic' | 'strong';
+export const augmentationLevels: readonly AugmentationLevel[] = ['basic', 'strong'];
+
+/**
+ * Hyper-parameters of one training run. Everything a user may set, with defaults in `defaultTrainingParams`.
+ * Fields added after the first release are optional here so older stored runs still type-check;
+ * `resolveTrainingParams` always fills them in.
+ */
 export interface TrainingParams {
   architecture: string;
   imageSize: number;
@@ -17,9 +30,22 @@ export interface TrainingParams {
   earlyStoppingPatience: number;
   /** The decision threshold is the highest one whose validation sensitivity reaches this. */
   targetSensitivity: number;
+  /** Which augmentations `augment` turns on. */
+  augmentation?: AugmentationLevel;
+  learningRateSchedule?: LearningRateSchedule;
+  /** Epochs of linear warm-up from 0 to `learningRate` (may be fractional). */
+  warmupEpochs?: number;
+  /** Decoupled weight decay of convolution/dense kernels per unit of learning rate (AdamW); 0 = plain Adam. */
+  weightDecay?: number;
+  /** Targets move this far towards 1/2 (0 = hard 0/1 targets). */
+  labelSmoothing?: number;
+  /** Score every image as the mean over its flips and quarter turns (8 views) instead of once. */
+  testTimeAugmentation?: boolean;
+  /** Fit a temperature on validation data so the probabilities match observed frequencies. */
+  calibrate?: boolean;
 }
 
-export const defaultTrainingParams: TrainingParams = {
+export const defaultTrainingParams: Required<TrainingParams> = {
   architecture: 'original-cnn',
   imageSize: 96,
   epochs: 10,
@@ -31,7 +57,17 @@ export const defaultTrainingParams: TrainingParams = {
   augment: true,
   earlyStoppingPatience: 0,
   targetSensitivity: 0.9,
+  augmentation: 'basic',
+  learningRateSchedule: 'constant',
+  warmupEpochs: 0,
+  weightDecay: 0,
+  labelSmoothing: 0,
+  testTimeAugmentation: false,
+  calibrate: true,
 };
+
+/** `TrainingParams` with every field present, as `resolveTrainingParams` returns it. */
+export type ResolvedTrainingParams = Required<TrainingParams>;
 
 export interface ConfusionMatrix {
   /** Positive (cancerous) images predicted positive. */
@@ -89,7 +125,12 @@ export interface ModelMetadata {
   /** Index 0 is the negative class, index 1 the positive (cancerous) one. */
   classNames: [string, string];
   positiveClass: string;
+  /** Applies to calibrated probabilities (after `temperature` and test-time augmentation). */
   threshold: number;
+  /** Probabilities are sigmoid(logit / temperature); absent = 1 (uncalibrated). */
+  temperature?: number;
+  /** Names of the test-time views averaged per image (see tta.ts); absent = the image as it is. */
+  testTimeViews?: string[];
   metrics: { validation?: EvaluationMetrics; test?: EvaluationMetrics };
   trainingParams: TrainingParams;
   datasetFingerprint?: DatasetFingerprint;
@@ -97,4 +138,6 @@ export interface ModelMetadata {
   createdAt: string;
   trainingSeconds: number;
   epochsCompleted: number;
+  /** Limits for refusing unsuitable images, fitted at training time; absent in older versions (guard off). */
+  inputGuard?: InputGuardData;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { augmentInto, copyInto, defaultAugmentOptions, noAugmentation, type AugmentOptions } from '../../server/ml/augment.js';
+import { augmentInto, copyInto, defaultAugmentOptions, noAugmentation, strongAugmentOptions, type AugmentOptions } from '../../server/ml/augment.js';
 import { createRng } from '../../server/ml/random.js';
 import { noisePixels } from '../helpers/images.js';
 
@@ -143,6 +143,56 @@ describe('augmentInto', () => {
 
   it('rejects pixels that do not match the size', () => {
     expect(() => augmentInto(new Uint8Array(10), SIZE, new Float32Array(LENGTH), 0, createRng(1))).toThrow(RangeError);
+  });
+});
+
+describe('augmentInto with resampling (strong augmentation)', () => {
+  const size = 24;
+  /** A blurred disc in the middle of a light background: the same under any rotation about the centre. */
+  const disc = Uint8Array.from({ length: size * size * 3 }, (_, k) => {
+    const p = Math.floor(k / 3);
+    const r = Math.hypot(Math.floor(p / size) - (size - 1) / 2, (p % size) - (size - 1) / 2);
+    return Math.round(60 + 160 / (1 + Math.exp(5 - r)));
+  });
+  const run = (src: Uint8Array, seed: number, options: AugmentOptions) => {
+    const dst = new Float32Array(src.length);
+    augmentInto(src, size, dst, 0, createRng(seed), options);
+    return dst;
+  };
+
+  it('stays in [0, 1], is deterministic for a seed and differs across seeds', () => {
+    const src = noisePixels(size, size, 4);
+    const a = run(src, 1, strongAugmentOptions);
+    expect(Array.from(a).every((v) => v >= 0 && v <= 1)).toBe(true);
+    expect(Array.from(run(src, 1, strongAugmentOptions))).toEqual(Array.from(a));
+    expect(Array.from(run(src, 2, strongAugmentOptions))).not.toEqual(Array.from(a));
+  });
+
+  it('rotates about the centre: a centred disc stays where it was under any angle', () => {
+    const rotationOnly: AugmentOptions = { ...noAugmentation, freeRotation: true };
+    const original = Array.from(disc, (v) => v / 255);
+    for (let seed = 0; seed < 5; seed++) {
+      const rotated = run(disc, seed, rotationOnly);
+      const worst = Math.max(...Array.from(rotated, (v, i) => Math.abs(v - original[i]!)));
+      expect(worst).toBeLessThan(0.12); // resampling blur at the disc's edge only
+    }
+  });
+
+  it('zooms in: the dark centre grows', () => {
+    const zoomOnly: AugmentOptions = { ...noAugmentation, zoom: 0.5 };
+    const darkShare = (values: ArrayLike<number>) => Array.from(values).filter((v) => v < 0.4).length / values.length;
+    const original = darkShare(Array.from(disc, (v) => v / 255));
+    for (let seed = 0; seed < 5; seed++) expect(darkShare(run(disc, seed, zoomOnly))).toBeGreaterThanOrEqual(original);
+    expect(Math.max(...[0, 1, 2, 3, 4].map((seed) => darkShare(run(disc, seed, zoomOnly))))).toBeGreaterThan(original * 1.2);
+  });
+
+  it('changes saturation without changing grey pixels', () => {
+    const grey = Uint8Array.from({ length: size * size * 3 }, (_, k) => (Math.floor(k / 3) * 7) % 256);
+    const saturationOnly: AugmentOptions = { ...noAugmentation, saturation: 0.5 };
+    const out = run(grey, 3, saturationOnly);
+    out.forEach((v, i) => expect(v).toBeCloseTo(grey[i]! / 255, 5));
+    const colour = noisePixels(size, size, 5);
+    expect(Array.from(run(colour, 3, saturationOnly))).not.toEqual(Array.from(colour, (v) => v / 255));
   });
 });
 

@@ -3,8 +3,19 @@
 import type { tf } from '../tf.js';
 import type { Architecture, ArchitectureOptions } from './architecture.js';
 import { buildOriginalCnn } from './original-cnn.js';
+import { buildLesionResNet, resNetMinImageSize, type ResNetShape } from './lesion-resnet.js';
 
 export type { Architecture, ArchitectureOptions } from './architecture.js';
+
+function resNet(name: string, shape: ResNetShape): Architecture {
+  const stages = shape.widths.map((w) => `${shape.blocks}x${w}`).join('/');
+  return {
+    name,
+    description: `Residual CNN with batch normalisation: ${shape.stem}-filter stem (stride ${shape.stemStride}), stages ${stages} (3x3 blocks, stride 2 between stages), global average pooling, sigmoid output`,
+    minImageSize: resNetMinImageSize(shape),
+    build: (options) => buildLesionResNet(options, shape, name.replace(/-/g, '_')),
+  };
+}
 
 const architectures: Architecture[] = [
   {
@@ -13,6 +24,9 @@ const architectures: Architecture[] = [
     minImageSize: 16,
     build: buildOriginalCnn,
   },
+  resNet('resnet-small', { stem: 24, widths: [24, 48, 96, 192], blocks: 1, stemStride: 2 }),
+  resNet('resnet-wide', { stem: 32, widths: [32, 64, 128, 256], blocks: 1, stemStride: 2 }),
+  resNet('resnet-deep', { stem: 32, widths: [32, 64, 128, 256], blocks: 2, stemStride: 2 }),
 ];
 
 export class UnknownArchitectureError extends Error {

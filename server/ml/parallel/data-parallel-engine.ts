@@ -4,12 +4,14 @@
 // divided by the full batch size) into its own slot; then replica k adds up all slots, in
 // replica order, and runs Adam on its own range of the shared weights. The step equals a
 // single-threaded step on the whole batch up to float rounding, and is the same on every run.
+// Exception: batch normalisation normalises each shard by its own statistics (PyTorch DDP
+// without SyncBatchNorm); the model's moving statistics are the replicas' average.
 import { tf } from '../tf.js';
 import type { BatchArrays } from '../dataset.js';
 import type { EngineSettings, StepOutcome, TrainingEngine } from '../training-engine.js';
 import type { ReplicaMemory } from './protocol.js';
 import { ReplicaHandle } from './replica-handle.js';
-import { allocateSharedBuffers, flatLayout, slotOf, type FlatLayout, type SharedBuffers } from './shared-buffers.js';
+import { allocateSharedBuffers, flatLayout, slotOf, statisticsSlot, type FlatLayout, type SharedBuffers } from './shared-buffers.js';
 
 export interface DataParallelSettings extends EngineSettings {
   architecture: string;
@@ -21,11 +23,14 @@ export interface DataParallelSettings extends EngineSettings {
   threads: number;
 }
 
-/** Whether data parallelism keeps this model's semantics (see docs/performance.md). */
+const BATCH_NORM_STATISTICS = /(^|\/)moving_(mean|variance)(_\d+)?$/;
+
+/**
+ * Whether data parallelism can train this model (see docs/performance.md): the only
+ * non-trainable weights it knows how to merge are batch-norm moving statistics.
+ */
 export function supportsDataParallel(model: tf.LayersModel): boolean {
-  // Non-trainable weights (batch-norm moving statistics) would be updated from shard
-  // statistics, not from the whole batch.
-  return model.nonTrainableWeights.length === 0;
+  return model.nonTrainableWeights.every((w) => BATCH_NORM_STATISTICS.test(w.originalName));
 }
 
 /** [start, start + count) of each of `parts` contiguous pieces of `total`, sizes differing by at most one. */
@@ -41,6 +46,7 @@ export class DataParallelEngine implements TrainingEngine {
   private readonly y: Float32Array;
   private readonly summed: Float32Array;
   private readonly weights: Float32Array;
+  private readonly buffers: SharedBuffers;
   /** The replicas' Adam updates of the last step; the next step (or a sync) waits for them. */
   private applying: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -50,8 +56,10 @@ export class DataParallelEngine implements TrainingEngine {
     private readonly settings: DataParallelSettings,
     buffers: SharedBuffers,
     private readonly trainable: FlatLayout,
+    private readonly statistics: FlatLayout,
     private readonly replicas: ReplicaHandle[],
   ) {
+    this.buffers = buffers;
     this.x = new Float32Array(buffers.x);
     this.y = new Float32Array(buffers.y);
     this.summed = new Float32Array(buffers.summed);
@@ -64,17 +72,33 @@ export class DataParallelEngine implements TrainingEngine {
 
   /** Starts `settings.threads` replicas of `model`, holding its current weights. */
   static async start(model: tf.LayersModel, settings: DataParallelSettings): Promise<DataParallelEngine> {
-    if (!supportsDataParallel(model)) throw new RangeError('data-parallel training needs a model without non-trainable weights');
+    if (!supportsDataParallel(model)) throw new RangeError('data-parallel training needs a model whose only non-trainable weights are batch-norm statistics');
     const trainable = flatLayout(model.trainableWeights.map((w) => w.shape as number[]));
-    const buffers = allocateSharedBuffers({ ...settings, replicas: settings.threads, trainable });
+    const statistics = flatLayout(model.nonTrainableWeights.map((w) => w.shape as number[]));
+    const buffers = allocateSharedBuffers({ ...settings, replicas: settings.threads, trainable, statistics });
     const weights = new Float32Array(buffers.weights);
     model.trainableWeights.forEach((w, i) => slotOf(weights, trainable, i).set(w.read().dataSync()));
 
     const { architecture, imageSize, seed, learningRate, classWeights } = settings;
+    const weightDecay = settings.weightDecay ?? 0;
+    const labelSmoothing = settings.labelSmoothing ?? 0;
     const optimizerRanges = shardRanges(trainable.length, settings.threads);
     const replicas = optimizerRanges.map(
       ({ start, count }, replica) =>
-        new ReplicaHandle({ replica, architecture, imageSize, seed, learningRate, classWeights, buffers, trainable, optimizerRange: { from: start, to: start + count } }),
+        new ReplicaHandle({
+          replica,
+          architecture,
+          imageSize,
+          seed,
+          learningRate,
+          classWeights,
+          weightDecay,
+          labelSmoothing,
+          buffers,
+          trainable,
+          statistics,
+          optimizerRange: { from: start, to: start + count },
+        }),
     );
     try {
       await Promise.all(replicas.map((r) => r.ready));
@@ -82,10 +106,10 @@ export class DataParallelEngine implements TrainingEngine {
       await Promise.all(replicas.map((r) => r.terminate()));
       throw error;
     }
-    return new DataParallelEngine(model, settings, buffers, trainable, replicas);
+    return new DataParallelEngine(model, settings, buffers, trainable, statistics, replicas);
   }
 
-  async step(batch: BatchArrays): Promise<StepOutcome> {
+  async step(batch: BatchArrays, learningRate = this.settings.learningRate): Promise<StepOutcome> {
     if (batch.count < 1 || batch.count > this.settings.maxBatch) {
       throw new RangeError(`a batch of ${batch.count} is outside the engine's 1..${this.settings.maxBatch}`);
     }
@@ -98,7 +122,7 @@ export class DataParallelEngine implements TrainingEngine {
     const outcomes = await Promise.all(
       working.map((k) => this.replicas[k]!.request({ type: 'step', ...shards[k]!, batchSize: batch.count }, 'gradients')),
     );
-    this.applying = Promise.all(this.replicas.map((r) => r.request({ type: 'apply', replicas: working }, 'applied')));
+    this.applying = Promise.all(this.replicas.map((r) => r.request({ type: 'apply', replicas: working, learningRate }, 'applied')));
     // Awaited by the next step; this keeps a failure in between from being "unhandled".
     this.applying.catch(() => undefined);
     return {
@@ -111,7 +135,24 @@ export class DataParallelEngine implements TrainingEngine {
     await this.applying;
     const values = this.trainable.shapes.map((shape, i) => tf.tensor(slotOf(this.weights, this.trainable, i).slice(), shape));
     try {
-      this.model.setWeights(values);
+      this.model.trainableWeights.forEach((w, i) => w.write(values[i]!));
+    } finally {
+      tf.dispose(values);
+    }
+    if (this.statistics.shapes.length > 0) await this.syncStatistics();
+  }
+
+  /** Sets the model's moving statistics to the mean of the replicas'. */
+  private async syncStatistics(): Promise<void> {
+    await Promise.all(this.replicas.map((r) => r.request({ type: 'statistics' }, 'statistics')));
+    const mean = new Float32Array(this.statistics.length);
+    for (let k = 0; k < this.replicas.length; k++) {
+      const slot = statisticsSlot(this.buffers, this.statistics, k);
+      for (let i = 0; i < mean.length; i++) mean[i] += slot[i]! / this.replicas.length;
+    }
+    const values = this.statistics.shapes.map((shape, i) => tf.tensor(slotOf(mean, this.statistics, i).slice(), shape));
+    try {
+      this.model.nonTrainableWeights.forEach((w, i) => w.write(values[i]!));
     } finally {
       tf.dispose(values);
     }

@@ -10,6 +10,10 @@ export interface AdamSettings {
   beta2?: number;
   /** tf.train.adam takes the backend's float epsilon (1e-7 for float32) when none is given. */
   epsilon: number;
+  /** Decoupled weight decay per unit of learning rate (AdamW), on the weights `decayMask` marks. */
+  weightDecay?: number;
+  /** 1 where weight decay applies, over the whole flat vector (not just this range). */
+  decayMask?: Uint8Array;
 }
 
 export class FlatAdam {
@@ -36,11 +40,13 @@ export class FlatAdam {
 
   /**
    * For i in this optimizer's range: summed[i] = the sum of `gradients` (in the order given,
-   * so every run adds alike), then weights[i] -= lr * m̂ / (sqrt(v̂) + epsilon).
+   * so every run adds alike), then weights[i] = weights[i] * (1 - lr * decay) - lr * m̂ / (sqrt(v̂) + epsilon),
+   * decay being the weight decay where the mask is set and 0 elsewhere.
    */
-  step(weights: Float32Array, gradients: Float32Array[], summed: Float32Array): void {
+  step(weights: Float32Array, gradients: Float32Array[], summed: Float32Array, learningRate = this.settings.learningRate): void {
     const { beta1, beta2, firstMoment: m, secondMoment: v, from, to } = this;
-    const { learningRate, epsilon } = this.settings;
+    const { epsilon, decayMask } = this.settings;
+    const shrink = 1 - learningRate * (this.settings.weightDecay ?? 0);
     const correction1 = 1 - this.accBeta1;
     const correction2 = 1 - this.accBeta2;
     const [first, ...rest] = gradients;
@@ -55,7 +61,8 @@ export class FlatAdam {
       const vj = beta2 * v[j]! + (1 - beta2) * g * g;
       m[j] = mj;
       v[j] = vj;
-      weights[i] = weights[i]! - (learningRate * (mj / correction1)) / (Math.sqrt(vj / correction2) + epsilon);
+      const w = shrink !== 1 && decayMask?.[i] ? weights[i]! * shrink : weights[i]!;
+      weights[i] = w - (learningRate * (mj / correction1)) / (Math.sqrt(vj / correction2) + epsilon);
     }
     this.accBeta1 *= beta1;
     this.accBeta2 *= beta2;

@@ -1,13 +1,17 @@
 // One replica of the model in a worker. Each step it takes the current weights from shared
 // memory and writes the gradient of its shard of the batch into its slot; once every replica
 // has, it adds up the slots and runs Adam on its own range of the shared weights.
+// Batch normalisation normalises each shard with the shard's own statistics (as PyTorch's
+// DistributedDataParallel does without SyncBatchNorm); each replica keeps its own moving
+// statistics, which the coordinator averages when it needs the model.
 import { tf } from '../tf.js';
 import { buildModel } from '../models/index.js';
 import { batchLoss, correctCount } from '../loss.js';
 import type { StepOutcome } from '../training-engine.js';
 import { FlatAdam } from './flat-adam.js';
 import type { ReplicaMemory, ReplicaSetup } from './protocol.js';
-import { gradientSlot, slotOf } from './shared-buffers.js';
+import { decayedWeights } from '../weight-decay.js';
+import { gradientSlot, slotOf, statisticsSlot } from './shared-buffers.js';
 
 /** Every replica's gradient slot: a replica reads them all for its own range. */
 function optimizerSlots({ buffers, trainable }: ReplicaSetup): Float32Array[] {
@@ -27,24 +31,31 @@ export class ModelReplica {
   private readonly weights: Float32Array;
 
   constructor(private readonly setup: ReplicaSetup) {
-    const { architecture, imageSize, seed, learningRate, buffers, trainable, optimizerRange } = setup;
+    const { architecture, imageSize, seed, learningRate, weightDecay, buffers, trainable, statistics, optimizerRange } = setup;
+    this.weights = new Float32Array(buffers.weights);
     this.model = buildModel(architecture, { imageSize, seed });
     this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
     if (JSON.stringify(this.variables.map((v) => v.shape)) !== JSON.stringify(trainable.shapes)) {
       throw new Error('replica: trainable weights differ from the coordinator model');
     }
-    this.optimizer = new FlatAdam(optimizerRange.from, optimizerRange.to, { learningRate, epsilon: tf.backend().epsilon() });
+    if (JSON.stringify(this.model.nonTrainableWeights.map((w) => w.shape)) !== JSON.stringify(statistics.shapes)) {
+      throw new Error('replica: non-trainable weights differ from the coordinator model');
+    }
+    const decayMask = new Uint8Array(trainable.length);
+    decayedWeights(this.model).forEach((decayed, i) => {
+      if (decayed) decayMask.fill(1, trainable.offsets[i], trainable.offsets[i]! + slotOf(this.weights, trainable, i).length);
+    });
+    this.optimizer = new FlatAdam(optimizerRange.from, optimizerRange.to, { learningRate, epsilon: tf.backend().epsilon(), weightDecay, decayMask });
     this.x = new Float32Array(buffers.x);
     this.y = new Float32Array(buffers.y);
     this.slots = optimizerSlots(setup);
     this.gradients = this.slots[setup.replica]!;
     this.summed = new Float32Array(buffers.summed);
-    this.weights = new Float32Array(buffers.weights);
   }
 
   /** Writes the gradient of rows [start, start + count), at the current shared weights, into this replica's slot. */
   computeGradients(start: number, count: number, batchSize: number): StepOutcome {
-    const { imageSize, classWeights, trainable } = this.setup;
+    const { imageSize, classWeights, labelSmoothing, trainable } = this.setup;
     this.loadWeights();
     const stride = imageSize * imageSize * 3;
     const x = tf.tensor4d(this.x.slice(start * stride, (start + count) * stride), [count, imageSize, imageSize, 3]);
@@ -53,7 +64,7 @@ export class ModelReplica {
     const { value, grads } = tf.variableGrads(() => {
       const p = this.model.apply(x, { training: true }) as tf.Tensor;
       correct = tf.keep(correctCount(y, p));
-      return batchLoss(y, p, classWeights, batchSize);
+      return batchLoss(y, p, classWeights, batchSize, labelSmoothing);
     }, this.variables);
     try {
       this.variables.forEach((v, i) => slotOf(this.gradients, trainable, i).set(grads[v.name]!.dataSync()));
@@ -64,8 +75,15 @@ export class ModelReplica {
   }
 
   /** Adds up the gradients of `replicas` and runs one Adam step, on this replica's range of the shared weights. */
-  applyGradients(replicas: number[]): void {
-    this.optimizer.step(this.weights, replicas.map((k) => this.slots[k]!), this.summed);
+  applyGradients(replicas: number[], learningRate: number): void {
+    this.optimizer.step(this.weights, replicas.map((k) => this.slots[k]!), this.summed, learningRate);
+  }
+
+  /** Copies this replica's moving statistics into its shared slot. */
+  writeStatistics(): void {
+    const { buffers, statistics, replica } = this.setup;
+    const slot = statisticsSlot(buffers, statistics, replica);
+    this.model.nonTrainableWeights.forEach((w, i) => slotOf(slot, statistics, i).set(w.read().dataSync()));
   }
 
   memory(): ReplicaMemory {

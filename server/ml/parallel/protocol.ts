@@ -11,8 +11,12 @@ export interface ReplicaSetup {
   seed: number;
   learningRate: number;
   classWeights: ClassWeights;
+  weightDecay: number;
+  labelSmoothing: number;
   buffers: SharedBuffers;
   trainable: FlatLayout;
+  /** Non-trainable weights (batch-norm moving statistics), which each replica keeps for itself. */
+  statistics: FlatLayout;
   /** The range of the flat weights this replica's Adam updates. */
   optimizerRange: { from: number; to: number };
 }
@@ -20,14 +24,17 @@ export interface ReplicaSetup {
 export type CoordinatorMessage =
   /** Gradient of rows [start, start + count) of the shared batch, its loss divided by batchSize. */
   | { type: 'step'; start: number; count: number; batchSize: number }
-  /** Sum the gradient slots of `replicas` (in that order) and run Adam, on this replica's range of the weights. */
-  | { type: 'apply'; replicas: number[] }
+  /** Sum the gradient slots of `replicas` (in that order) and run Adam at `learningRate`, on this replica's range of the weights. */
+  | { type: 'apply'; replicas: number[]; learningRate: number }
+  /** Copy this replica's non-trainable weights into its statistics slot. */
+  | { type: 'statistics' }
   | { type: 'memory' };
 
 export type ReplicaMessage =
   | { type: 'ready' }
   | { type: 'gradients'; loss: number; correct: number }
   | { type: 'applied' }
+  | { type: 'statistics' }
   | { type: 'memory'; numTensors: number; wasmHeapBytes: number }
   | { type: 'failed'; message: string };
 

@@ -15,8 +15,12 @@ function handle(replica: ModelReplica, message: CoordinatorMessage): void {
       reply({ type: 'gradients', ...replica.computeGradients(message.start, message.count, message.batchSize) });
       return;
     case 'apply':
-      replica.applyGradients(message.replicas);
+      replica.applyGradients(message.replicas, message.learningRate);
       reply({ type: 'applied' });
+      return;
+    case 'statistics':
+      replica.writeStatistics();
+      reply({ type: 'statistics' });
       return;
     case 'memory':
       reply({ type: 'memory', ...replica.memory() });

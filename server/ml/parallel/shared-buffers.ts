@@ -38,6 +38,8 @@ export interface SharedBuffers {
   summed: SharedArrayBuffer;
   /** The current weights, in model.trainableWeights order: each replica updates its range. */
   weights: SharedArrayBuffer;
+  /** Replica k's non-trainable weights (model.nonTrainableWeights order) at [k * statistics.length, ...). */
+  statistics: SharedArrayBuffer;
 }
 
 export interface BufferSizes {
@@ -45,21 +47,28 @@ export interface BufferSizes {
   imageSize: number;
   replicas: number;
   trainable: FlatLayout;
+  statistics: FlatLayout;
 }
 
 const floats = (count: number) => new SharedArrayBuffer(4 * count);
 
-export function allocateSharedBuffers({ maxBatch, imageSize, replicas, trainable }: BufferSizes): SharedBuffers {
+export function allocateSharedBuffers({ maxBatch, imageSize, replicas, trainable, statistics }: BufferSizes): SharedBuffers {
   return {
     x: floats(maxBatch * imageSize * imageSize * 3),
     y: floats(maxBatch),
     gradients: floats(replicas * trainable.length),
     summed: floats(trainable.length),
     weights: floats(trainable.length),
+    statistics: floats(replicas * statistics.length),
   };
 }
 
 /** Replica `replica`'s gradient slot. */
 export function gradientSlot(buffers: SharedBuffers, trainable: FlatLayout, replica: number): Float32Array {
   return new Float32Array(buffers.gradients, 4 * replica * trainable.length, trainable.length);
+}
+
+/** Replica `replica`'s slot of non-trainable weights. */
+export function statisticsSlot(buffers: SharedBuffers, statistics: FlatLayout, replica: number): Float32Array {
+  return new Float32Array(buffers.statistics, 4 * replica * statistics.length, statistics.length);
 }
