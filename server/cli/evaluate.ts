@@ -1,9 +1,9 @@
-// npm run evaluate -- --data <folder with class subfolders> [--model <version>] [--json]
+// npm run evaluate -- --data <folder with class subfolders> [--model <version>] [--ci] [--json]
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadImageFolder } from '../ml/dataset.js';
-import { predictScores } from '../ml/predict.js';
 import { evaluateScores } from '../ml/metrics.js';
+import { metricIntervals } from '../ml/metric-intervals.js';
 import { startCli, loadClassifier, runCli } from './common.js';
 import { ProgressBar } from './progress.js';
 import { printMetrics } from './print-metrics.js';
@@ -15,9 +15,10 @@ runCli(async () => {
       model: { type: 'string' },
       'positive-class': { type: 'string' },
       json: { type: 'boolean', default: false },
+      ci: { type: 'boolean', default: false },
     },
   });
-  if (!values.data) throw new Error('usage: npm run evaluate -- --data <folder with class subfolders> [--model <version>] [--json]');
+  if (!values.data) throw new Error('usage: npm run evaluate -- --data <folder with class subfolders> [--model <version>] [--ci] [--json]');
   const { config, backend } = await startCli();
   const classifier = await loadClassifier(config, values.model);
   const { metadata } = classifier;
@@ -30,15 +31,22 @@ runCli(async () => {
   progress.finish();
   for (const { file, reason } of images.skipped) process.stderr.write(`skipped ${file}: ${reason}\n`);
   const started = performance.now();
-  const scores = predictScores(classifier.model, images);
+  const scores = classifier.scoreImages(images);
   const seconds = (performance.now() - started) / 1000;
   const metrics = evaluateScores(images.labels, scores, metadata.threshold);
+  // 95 % stratified bootstrap intervals, on request (2000 resamples take a few seconds).
+  const intervals = values.ci ? metricIntervals(images.labels, scores, metadata.threshold) : undefined;
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ modelVersion: metadata.version, backend: backend.name, imageSize: metadata.imageSize, skipped: images.skipped.length, inferenceSeconds: seconds, ...metrics })}\n`,
+      `${JSON.stringify({ modelVersion: metadata.version, backend: backend.name, imageSize: metadata.imageSize, temperature: metadata.temperature ?? 1, testTimeViews: classifier.views.length, skipped: images.skipped.length, inferenceSeconds: seconds, ...metrics, ...(intervals ? { confidenceIntervals: intervals } : {}) })}\n`,
     );
     return;
   }
   process.stdout.write(`model ${metadata.version} (${metadata.architecture}, ${metadata.imageSize}px) on ${values.data}: ${(images.count / seconds).toFixed(0)} img/s\n`);
   printMetrics('evaluation', metrics);
+  if (intervals) {
+    for (const [name, ci] of Object.entries(intervals)) {
+      process.stdout.write(`  ${name} ${ci.estimate.toFixed(3)} (95% CI ${ci.lower.toFixed(3)}-${ci.upper.toFixed(3)})\n`);
+    }
+  }
 });

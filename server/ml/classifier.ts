@@ -4,6 +4,9 @@ import { decodeImage, pixelsToTensor, type DecodedImage } from './preprocess.js'
 import type { ImageLimits } from './preprocess.js';
 import { riskBand, DISCLAIMER, type RiskBand } from './risk.js';
 import type { ModelMetadata } from './types.js';
+import type { LabelledImages } from './dataset.js';
+import { predictScores, type Scoring } from './predict.js';
+import { isTestTimeView, predictViews, singleView, type TestTimeView } from './tta.js';
 
 export interface Classification {
   probability: number;
@@ -18,24 +21,41 @@ export interface Classification {
   disclaimer: string;
 }
 
+/** How a stored version scores an image: its test-time views and calibration temperature. */
+export function scoringOf(metadata: ModelMetadata): Required<Scoring> {
+  const views = metadata.testTimeViews?.filter(isTestTimeView) ?? [];
+  return { views: views.length > 0 ? views : singleView, temperature: metadata.temperature ?? 1 };
+}
+
 export class Classifier {
+  private readonly scoring: Required<Scoring>;
+
   constructor(
     readonly model: tf.LayersModel,
     readonly metadata: ModelMetadata,
     private readonly limits: Partial<ImageLimits> = {},
-  ) {}
+  ) {
+    this.scoring = scoringOf(metadata);
+  }
 
-  /** Probabilities for already-decoded images, in one forward pass. */
+  /** The test-time views this version averages (just `identity` when it uses none). */
+  get views(): readonly TestTimeView[] {
+    return this.scoring.views;
+  }
+
+  /** Calibrated probabilities for already-decoded images, one forward pass per test-time view. */
   predictPixels(images: Uint8Array[]): Float32Array {
     const x = pixelsToTensor(images, this.metadata.imageSize);
     try {
-      const p = tf.tidy(() => this.model.predict(x) as tf.Tensor);
-      const values = p.dataSync() as Float32Array;
-      p.dispose();
-      return values;
+      return predictViews(this.model, x, this.scoring).mean;
     } finally {
       x.dispose();
     }
+  }
+
+  /** Calibrated probabilities for a decoded image set, scored the way `predictPixels` scores uploads. */
+  scoreImages(images: LabelledImages, batchSize = 64): Float32Array {
+    return predictScores(this.model, images, batchSize, this.scoring);
   }
 
   describe(probability: number): Pick<Classification, 'probability' | 'label' | 'positive' | 'riskBand' | 'threshold' | 'modelVersion' | 'disclaimer'> {

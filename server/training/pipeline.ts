@@ -6,8 +6,12 @@ import { tf } from '../ml/tf.js';
 import { backendInfo } from '../ml/backend.js';
 import { loadImageFolder, stratifiedSplit, subset, datasetFingerprint, type LabelledImages } from '../ml/dataset.js';
 import { trainModel, TrainingCancelledError } from '../ml/train.js';
-import { predictScores } from '../ml/predict.js';
+import { predictViewScores } from '../ml/predict.js';
+import { combineViews, fitTemperature } from '../ml/calibration.js';
+import { singleView, testTimeViews } from '../ml/tta.js';
+import { defaultTrainingParams } from '../ml/types.js';
 import { chooseThreshold, evaluateScores } from '../ml/metrics.js';
+import { tryFitInputGuard } from '../ml/guard/fit-guard.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import type { EvaluationMetrics, ModelMetadata } from '../ml/types.js';
 import type { TrainingEvent, TrainingRequest } from './training-events.js';
@@ -56,7 +60,7 @@ async function trainAndSave(
   emit: (event: TrainingEvent) => void,
   signal?: AbortSignal,
 ): Promise<{ model: ModelMetadata; activated: boolean }> {
-  const { params } = request;
+  const params = { ...defaultTrainingParams, ...request.params };
   const trainDir = path.join(request.dataDir, 'train');
   const testDir = path.join(request.dataDir, 'test');
   if (!fs.existsSync(trainDir)) throw new NoTrainingDataError(`no training images: ${trainDir} does not exist`);
@@ -86,15 +90,25 @@ async function trainAndSave(
   const { model } = result;
   try {
     emit({ type: 'stage', stage: 'evaluating', message: 'choosing the threshold and measuring' });
-    // The threshold comes from validation data only; the test split never influences the model.
-    const thresholdSet = validation.count > 0 && hasBothClasses(validation.labels) ? validation : train;
-    const thresholdScores = predictScores(model, thresholdSet);
+    // Temperature and threshold come from validation data only; the test split never
+    // influences the model. Without usable validation data the training images stand in for
+    // the threshold, but they would make any temperature overconfident, so none is fitted.
+    const hasValidation = validation.count > 0 && hasBothClasses(validation.labels);
+    const thresholdSet = hasValidation ? validation : train;
+    const views = params.testTimeAugmentation ? testTimeViews : singleView;
+    const thresholdViews = predictViewScores(model, thresholdSet, params.batchSize, views);
+    const temperature = params.calibrate && hasValidation ? fitTemperature(validation.labels, thresholdViews) : 1;
+    const thresholdScores = combineViews(thresholdViews, temperature);
     const threshold = chooseThreshold(thresholdSet.labels, thresholdScores, { targetSensitivity: params.targetSensitivity });
     const metrics: { validation?: EvaluationMetrics; test?: EvaluationMetrics } = {};
-    if (thresholdSet === validation) metrics.validation = evaluateScores(validation.labels, thresholdScores, threshold);
+    if (hasValidation) metrics.validation = evaluateScores(validation.labels, thresholdScores, threshold);
     if (test && test.count > 0 && hasBothClasses(test.labels)) {
-      metrics.test = evaluateScores(test.labels, predictScores(model, test), threshold);
+      metrics.test = evaluateScores(test.labels, combineViews(predictViewScores(model, test, params.batchSize, views), temperature), threshold);
     }
+
+    // The limits for refusing unsuitable images travel with the version that fitted them.
+    const guard = tryFitInputGuard(model, train, validation);
+    emit({ type: 'stage', stage: 'evaluating', message: guard.message });
 
     emit({ type: 'stage', stage: 'saving', message: 'saving the model version' });
     const registry = new ModelRegistry(request.modelsDir);
@@ -105,12 +119,15 @@ async function trainAndSave(
       classNames: all.classNames,
       positiveClass: all.classNames[1],
       threshold,
+      temperature,
+      testTimeViews: [...views],
       metrics,
       trainingParams: params,
       datasetFingerprint: datasetFingerprint(test ? { train: all, test } : { train: all }),
       backend: backendInfo().name,
       trainingSeconds: result.seconds,
       epochsCompleted: result.history.length,
+      ...(guard.data ? { inputGuard: guard.data } : {}),
     });
     const activated = await activateIfBetter(registry, saved, request.autoPromote);
     emit({ type: 'succeeded', model: saved, activated });
