@@ -8,6 +8,8 @@ export const router = createRouter({
     // The chart-heavy pages load when first opened.
     { path: '/training', name: 'training', component: () => import('./pages/TrainingPage.vue'), meta: { title: 'Training' } },
     { path: '/models', name: 'models', component: () => import('./pages/ModelsPage.vue'), meta: { title: 'Models' } },
+    { path: '/dataset', name: 'dataset', component: () => import('./pages/DatasetPage.vue'), meta: { title: 'Dataset' } },
+    { path: '/review', name: 'review', component: () => import('./pages/ReviewPage.vue'), meta: { title: 'Review' } },
     { path: '/:pathMatch(.*)*', redirect: '/' },
   ],
 });

@@ -51,7 +51,8 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-export async function startDashboardServer(): Promise<DashboardServer> {
+/** `env` adds settings (as environment variables would); `{root}` in a value is the server's temp folder. */
+export async function startDashboardServer(options: { env?: Record<string, string> } = {}): Promise<DashboardServer> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-e2e-'));
   const dataDir = path.join(root, 'data');
   const toy = await createToyDataset({ root: dataDir, splits: { train: 24, test: 8 }, size: 48, seed: 11 });
@@ -65,6 +66,7 @@ export async function startDashboardServer(): Promise<DashboardServer> {
     TF_BACKEND: 'wasm',
     ADMIN_TOKEN,
     AUTO_TRAIN: 'false',
+    ...Object.fromEntries(Object.entries(options.env ?? {}).map(([key, value]) => [key, value.replaceAll('{root}', root)])),
   });
   const log = memoryLogger();
   const app = await startApp(config, { log });

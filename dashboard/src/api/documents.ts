@@ -129,6 +129,7 @@ export const CLASSIFY_IMAGE = gql<{ classify: Prediction }, { image: File }>`
       inferenceMs
       disclaimer
       input { width height format }
+      predictionId
     }
   }
 `;

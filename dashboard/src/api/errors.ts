@@ -26,6 +26,11 @@ const TITLES: Record<string, string> = {
   RUN_NOT_FOUND: 'Training run not found',
   RUN_FINISHED: 'The training run has already finished',
   NETWORK_ERROR: 'The server could not be reached',
+  IMAGE_NOT_FOUND: 'Image not found',
+  IMAGE_EXISTS: 'An image of that name is already there',
+  PREDICTION_NOT_FOUND: 'This prediction was not kept',
+  FEEDBACK_NOT_PENDING: 'Already reviewed',
+  NO_DATASET_MANIFEST: 'No record of the images trained on',
   INTERNAL_SERVER_ERROR: 'The server failed',
 };
 
@@ -37,6 +42,10 @@ const REASON_TITLES: Record<string, string> = {
   IMAGE_TOO_LARGE: 'Image too large',
   IMAGE_TOO_SMALL: 'Image too small',
   BAD_TRAINING_INPUT: 'Check the training settings',
+  BAD_LABEL: 'Unusable class name',
+  TOO_MANY_CLASSES: 'Training needs exactly two classes',
+  BAD_ARCHIVE: 'Unusable zip archive',
+  BAD_IMAGE_ID: 'Unknown image',
 };
 
 const HINTS: Record<string, string> = {

@@ -150,6 +150,8 @@ export interface Prediction {
   inferenceMs: number;
   disclaimer: string;
   input: ImageInfo;
+  /** Set when the server kept the image so the result can be corrected. */
+  predictionId: string | null;
 }
 
 export interface TrainingEpoch {
