@@ -13,6 +13,7 @@ const hasChromium = fs.existsSync(CHROMIUM_PATH);
 if (!hasChromium) console.warn(`dataset e2e tests skipped: ${CHROMIUM_PATH} is absent (install it with: apt-get install -y chromium)`);
 
 const LAPTOP = { width: 1366, height: 900 };
+const PHONE = { width: 390, height: 844 };
 const TOKEN_KEY = 'skin-screening.admin-token';
 
 const lesion = (kind: 'benign' | 'malignant', seed: number) => encodeRaw(toyLesionPixels(48, kind, createRng(seed)), 48, 48, 3, 'png');
@@ -23,8 +24,8 @@ describe.skipIf(!hasChromium)(`dataset management in ${CHROMIUM_PATH}`, () => {
   let current: WatchedPage | undefined;
 
   /** A page of the dashboard with the admin token already entered. */
-  async function open(route: string): Promise<WatchedPage> {
-    current = await openPage(browser, LAPTOP);
+  async function open(route: string, viewport = LAPTOP): Promise<WatchedPage> {
+    current = await openPage(browser, viewport);
     await current.context.addInitScript(([key, token]) => sessionStorage.setItem(key, token), [TOKEN_KEY, ADMIN_TOKEN]);
     await current.page.goto(`${server.origin}${route}`);
     return current;
@@ -118,5 +119,19 @@ describe.skipIf(!hasChromium)(`dataset management in ${CHROMIUM_PATH}`, () => {
     expect(await diff.locator('[data-change="train/malignant"] [data-testid="diff-added"]').innerText()).toBe('3');
     expect(await diff.locator('[data-change="train/benign"] [data-testid="diff-added"]').innerText()).toBe('0');
     await screenshot(page, 'dataset-diff');
+  });
+
+  it('fits a phone screen on the Dataset and Review pages', async () => {
+    const { page } = await open('/dataset', PHONE);
+    await page.locator('.browser__tile img').first().waitFor();
+    for (const route of ['/dataset', '/review']) {
+      if (route === '/review') {
+        await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Review' }).click();
+        await page.getByTestId('review-empty').waitFor();
+      }
+      const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+      expect(overflow, `${route} scrolls sideways by ${overflow}px`).toBeLessThanOrEqual(0);
+    }
+    await screenshot(page, 'phone-review');
   });
 });
