@@ -1,8 +1,10 @@
 // The API half of `npm run bench`: the real server (server/index.ts) as a child process, serving a
 // model of the benchmarked architecture and size, classifying one 224x224 JPEG per GraphQL
 // multipart request over loopback - from one client at a time, then from many at once - and how
-// long it takes from process start to ready (model loaded and warmed).
+// long it takes from process start to ready (model loaded and warmed). The server runs compiled,
+// as `npm start` runs it, when dist/ is current (`npm run build:server`), else from source.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -14,6 +16,8 @@ import { repoRoot } from '../paths.js';
 import { median, percentile, type BenchShape } from './bench-measure.js';
 
 export interface ApiFigures {
+  /** `compiled`: dist/, as `npm start` runs it; `source`: under tsx, when dist/ is missing or stale. */
+  serverFrom: 'compiled' | 'source';
   /** Process start to the first HTTP answer. */
   serverListeningMs: number;
   /** Process start to /readyz 200: model loaded and warmed. */
@@ -102,6 +106,23 @@ function answeredWell(answer: Answer): boolean {
   }
 }
 
+/** True when every .ts file under server/ has its compiled .js under dist/server/, at least as new. */
+function compiledIsCurrent(): boolean {
+  const check = (dir: string): boolean =>
+    readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).every((entry) => {
+      const relative = path.join(dir, entry.name);
+      if (entry.isDirectory()) return check(relative);
+      if (!entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) return true;
+      const compiled = path.join(repoRoot, 'dist', relative.replace(/\.ts$/, '.js'));
+      try {
+        return statSync(compiled).mtimeMs >= statSync(path.join(repoRoot, relative)).mtimeMs;
+      } catch {
+        return false;
+      }
+    });
+  return check('server');
+}
+
 class ServerProcess {
   private output = '';
   private constructor(
@@ -112,9 +133,10 @@ class ServerProcess {
     child.stderr!.on('data', (c) => (this.output += c));
   }
 
-  static start(env: Record<string, string>): ServerProcess {
+  static start(from: ApiFigures['serverFrom'], env: Record<string, string>): ServerProcess {
+    const args = from === 'compiled' ? [path.join(repoRoot, 'dist/server/index.js')] : ['--import', 'tsx', path.join(repoRoot, 'server/index.ts')];
     const startedAt = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/index.ts')], {
+    const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -196,7 +218,8 @@ export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50):
   let server: ServerProcess | undefined;
   try {
     const modelsDir = await benchModelsDir(shape, root);
-    server = ServerProcess.start({
+    const from = compiledIsCurrent() ? 'compiled' : 'source';
+    server = ServerProcess.start(from, {
       PORT: '0',
       HOST: '127.0.0.1',
       MODELS_DIR: modelsDir,
@@ -218,6 +241,7 @@ export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50):
     const after = await batchingTotals(agent, origin);
 
     return {
+      serverFrom: from,
       serverListeningMs: listeningMs,
       serverReadyMs: readyMs,
       apiClassifyMsP50: median(single.times),

@@ -191,6 +191,7 @@ runCli(async () => {
     apiConcurrentMsP99: api ? round(api.apiConcurrentMsP99, 1) : null,
     apiMeanBatch: api ? round(api.apiMeanBatch, 1) : null,
     apiErrors: api?.apiErrors ?? null,
+    serverFrom: api?.serverFrom ?? null,
     serverListeningMs: api ? Math.round(api.serverListeningMs) : null,
     serverReadyMs: api ? Math.round(api.serverReadyMs) : null,
     numTensors,
@@ -211,7 +212,7 @@ runCli(async () => {
   if (api) {
     line('API classify, one client at a time', `p50 ${report.apiClassifyMsP50} ms, p99 ${report.apiClassifyMsP99} ms, ${report.apiSingleClientImagesPerSec} img/s`);
     line(`API classify, ${report.apiConcurrentClients} concurrent clients`, `${report.apiImagesPerSec} img/s (x${report.apiConcurrentScaling} one client), p50 ${report.apiConcurrentMsP50} ms, p99 ${report.apiConcurrentMsP99} ms, ${report.apiMeanBatch} images per forward pass, ${report.apiErrors} errors`);
-    line('server start to listening / ready', `${report.serverListeningMs} ms / ${report.serverReadyMs} ms`);
+    line(`server start to listening / ready (${report.serverFrom})`, `${report.serverListeningMs} ms / ${report.serverReadyMs} ms`);
   }
   line('load average before / after', `${report.loadAverage.before.join(' ')} / ${report.loadAverage.after.join(' ')}`);
 });
