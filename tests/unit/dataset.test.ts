@@ -264,6 +264,9 @@ describe('datasetFingerprint', () => {
     const fingerprint = datasetFingerprint({ train: loaded });
     expect(fingerprint.counts).toEqual({ train: { benign: PER_CLASS + 1, malignant: PER_CLASS } });
     expect(fingerprint.hash).toMatch(/^[0-9a-f]{64}$/);
+    // The manifest: every loaded image's content hash under its class, sorted.
+    const hashesOf = (label: number) => loaded.contentHashes.filter((_, i) => loaded.labels[i] === label).sort();
+    expect(fingerprint.images).toEqual({ train: { [loaded.classNames[0]]: hashesOf(0), [loaded.classNames[1]]: hashesOf(1) } });
   });
 
   it('is equal for identical content under other file names, and changes with any image or label', async () => {
