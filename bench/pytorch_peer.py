@@ -75,7 +75,9 @@ def measure(image_size: int, batch: int, threads: int, steps: int) -> dict:
 def ours(image_size: int, batch: int) -> dict:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run(
-        ["npx", "tsx", "server/cli/bench.ts", "--json", "--image-size", str(image_size), "--batch-size", str(batch)],
+        # The same architecture as above whatever the default model is; the API is not compared here (bench/flask-peer.ts).
+        ["npx", "tsx", "server/cli/bench.ts", "--json", "--skip-api", "--architecture", "original-cnn",
+         "--image-size", str(image_size), "--batch-size", str(batch)],
         cwd=root, check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])

@@ -14,6 +14,7 @@ import { defaultTrainingParams } from '../ml/types.js';
 import { ModelRegistry, MODEL_FORMAT } from '../registry/model-registry.js';
 import { repoRoot } from '../paths.js';
 import { median, percentile, type BenchShape } from './bench-measure.js';
+import { loadPlan, manyClients, multipartUpload, oneClient, request, type Answer } from './bench-load.js';
 
 export interface ApiFigures {
   /** `compiled`: dist/, as `npm start` runs it; `source`: under tsx, when dist/ is missing or stale. */
@@ -63,37 +64,11 @@ async function benchModelsDir(shape: BenchShape, root: string): Promise<string> 
   return dir;
 }
 
-interface Answer {
-  status: number;
-  body: string;
-}
-
-function request(agent: http.Agent, url: URL, options: { method: string; headers?: http.OutgoingHttpHeaders; body?: Buffer }): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method, headers: options.headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
-/** One GraphQL multipart request body, built once and sent as often as needed. */
+/** One GraphQL multipart classify request, built once. */
 function classifyRequest(jpeg: Buffer): { headers: http.OutgoingHttpHeaders; body: Buffer } {
-  const boundary = `----bench${Date.now().toString(16)}`;
-  const part = (name: string, value: string, extra = '') => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${extra}\r\n\r\n${value}\r\n`;
-  const head =
-    part('operations', JSON.stringify({ query: CLASSIFY, variables: { image: null } })) +
-    part('map', JSON.stringify({ 0: ['variables.image'] })) +
-    `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="lesion.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
-  const body = Buffer.concat([Buffer.from(head), jpeg, Buffer.from(`\r\n--${boundary}--\r\n`)]);
-  return {
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length, 'apollo-require-preflight': 'true' },
-    body,
-  };
+  const operations = JSON.stringify({ query: CLASSIFY, variables: { image: null } });
+  const { headers, body } = multipartUpload({ operations, map: JSON.stringify({ 0: ['variables.image'] }) }, { field: '0', bytes: jpeg });
+  return { headers: { ...headers, 'apollo-require-preflight': 'true' }, body };
 }
 
 function answeredWell(answer: Answer): boolean {
@@ -178,40 +153,6 @@ async function batchingTotals(agent: http.Agent, origin: string): Promise<{ batc
   return { batches: read('classify_batches_total'), images: read('classify_batched_images_total') };
 }
 
-/** Sequential requests from one client: latency percentiles and the rate one client gets. */
-async function oneClient(send: () => Promise<Answer>, count: number): Promise<{ times: number[]; imagesPerSec: number; errors: number }> {
-  const times: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  for (let i = 0; i < count; i++) {
-    const t = performance.now();
-    if (!answeredWell(await send())) errors++;
-    times.push(performance.now() - t);
-  }
-  return { times, imagesPerSec: count / ((performance.now() - started) / 1000), errors };
-}
-
-/** `clients` closed loops for warm-up + window; counts what completes inside the window. */
-async function manyClients(send: () => Promise<Answer>, clients: number, warmUpMs: number, windowMs: number) {
-  const windowStart = performance.now() + warmUpMs;
-  const windowEnd = windowStart + windowMs;
-  const times: number[] = [];
-  let errors = 0;
-  const loop = async () => {
-    while (performance.now() < windowEnd) {
-      const t = performance.now();
-      const ok = answeredWell(await send());
-      const done = performance.now();
-      if (t >= windowStart && done <= windowEnd) {
-        times.push(done - t);
-        if (!ok) errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: clients }, loop));
-  return { times, imagesPerSec: times.length / (windowMs / 1000), errors };
-}
-
 export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50): Promise<ApiFigures> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-api-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
@@ -232,12 +173,13 @@ export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50):
     const { origin, listeningMs, readyMs } = await server.whenReady(agent);
     const url = new URL('/graphql', origin);
     const { headers, body } = classifyRequest(jpeg);
-    const send = () => request(agent, url, { method: 'POST', headers, body });
+    const send = async () => answeredWell(await request(agent, url, { method: 'POST', headers, body }));
+    const plan = loadPlan(shape.quick);
 
-    await oneClient(send, shape.quick ? 5 : 20);
-    const single = await oneClient(send, shape.quick ? 30 : 300);
+    await oneClient(send, plan.warmUpRequests);
+    const single = await oneClient(send, plan.sequentialRequests);
     const before = await batchingTotals(agent, origin);
-    const many = await manyClients(send, clients, shape.quick ? 500 : 1500, shape.quick ? 1500 : 8000);
+    const many = await manyClients(send, clients, plan.concurrentWarmUpMs, plan.concurrentWindowMs);
     const after = await batchingTotals(agent, origin);
 
     return {

@@ -1,0 +1,128 @@
+// The classify API against its peer: a minimal Flask + PyTorch app (bench/flask_peer.py) under the
+// same load as `npm run bench` sends the service - one 224x224 JPEG per multipart request, one
+// client at a time, then 50 at once.
+//
+//   npx tsx bench/flask-peer.ts [--json] [--image-size 96] [--clients 50] [--quick] [--ours]
+//
+// --ours also measures this service (as `npm run bench` does) right after, and prints the ratios.
+// Needs Debian's python3-torch and python3-flask (CI installs neither).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { initBackend } from '../server/ml/backend.js';
+import { defaultTrainingParams } from '../server/ml/types.js';
+import { sharedDatasetDir } from '../server/paths.js';
+import { measureApi } from '../server/cli/bench-api.js';
+import { loadPlan, manyClients, multipartUpload, oneClient, request } from '../server/cli/bench-load.js';
+import { median, percentile } from '../server/cli/bench-measure.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const round = (v: number, digits = 1) => Number(v.toFixed(digits));
+
+function sampleJpeg(): Buffer {
+  const dir = path.join(sharedDatasetDir, 'test', 'malignant');
+  const first = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.jpg')) : undefined;
+  if (!first) throw new Error(`no sample JPEG under ${dir}`);
+  return fs.readFileSync(path.join(dir, first));
+}
+
+async function measureFlask(imageSize: number, clients: number, quick: boolean, jpeg: Buffer) {
+  const port = 5100 + Math.floor(Math.random() * 800);
+  const child = spawn('/usr/bin/python3', [path.join(here, 'flask_peer.py'), '--port', String(port), '--image-size', String(imageSize), '--threads', String(os.cpus().length)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (c) => (output += c));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  try {
+    const origin = `http://127.0.0.1:${port}`;
+    const started = performance.now();
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the Flask peer exited (${child.exitCode}):\n${output}`);
+      if (performance.now() - started > 60_000) throw new Error(`the Flask peer did not start:\n${output}`);
+      const answer = await request(agent, new URL('/readyz', origin), { method: 'GET' }).catch(() => null);
+      if (answer?.status === 200) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const readyMs = performance.now() - started;
+    const { headers, body } = multipartUpload({}, { field: 'image', bytes: jpeg });
+    const url = new URL('/predict', origin);
+    const send = async () => {
+      const answer = await request(agent, url, { method: 'POST', headers, body });
+      return answer.status === 200 && typeof (JSON.parse(answer.body) as { probability?: unknown }).probability === 'number';
+    };
+    const plan = loadPlan(quick);
+    await oneClient(send, plan.warmUpRequests);
+    const single = await oneClient(send, plan.sequentialRequests);
+    const many = await manyClients(send, clients, plan.concurrentWarmUpMs, plan.concurrentWindowMs);
+    return {
+      readyMs: Math.round(readyMs),
+      classifyMsP50: round(median(single.times), 2),
+      classifyMsP99: round(percentile(single.times, 99), 2),
+      singleClientImagesPerSec: round(single.imagesPerSec),
+      imagesPerSec: round(many.imagesPerSec),
+      concurrentMsP50: round(median(many.times)),
+      concurrentMsP99: round(percentile(many.times, 99)),
+      errors: single.errors + many.errors,
+    };
+  } finally {
+    agent.destroy();
+    child.kill('SIGTERM');
+  }
+}
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    ours: { type: 'boolean', default: false },
+    'image-size': { type: 'string', default: String(defaultTrainingParams.imageSize) },
+    clients: { type: 'string', default: '50' },
+  },
+});
+const imageSize = Number(values['image-size']);
+const clients = Number(values.clients);
+const jpeg = sampleJpeg();
+const loadBefore = os.loadavg()[0];
+const flask = await measureFlask(imageSize, clients, values.quick, jpeg);
+let ours: Awaited<ReturnType<typeof measureApi>> | null = null;
+if (values.ours) {
+  await initBackend();
+  ours = await measureApi({ architecture: defaultTrainingParams.architecture, imageSize, batchSize: defaultTrainingParams.batchSize, quick: values.quick }, jpeg, clients);
+}
+const report = {
+  imageSize,
+  clients,
+  flask,
+  ours: ours && {
+    serverFrom: ours.serverFrom,
+    readyMs: Math.round(ours.serverReadyMs),
+    classifyMsP50: round(ours.apiClassifyMsP50, 2),
+    classifyMsP99: round(ours.apiClassifyMsP99, 2),
+    singleClientImagesPerSec: round(ours.apiSingleClientImagesPerSec),
+    imagesPerSec: round(ours.apiImagesPerSec),
+    concurrentMsP50: round(ours.apiConcurrentMsP50),
+    concurrentMsP99: round(ours.apiConcurrentMsP99),
+    errors: ours.apiErrors,
+  },
+  loadAverage: { before: round(loadBefore, 2), after: round(os.loadavg()[0], 2) },
+};
+if (values.json) {
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+} else {
+  const row = (name: string, r: typeof flask) =>
+    `${name.padEnd(16)} one client p50 ${r.classifyMsP50} ms, p99 ${r.classifyMsP99} ms, ${r.singleClientImagesPerSec} img/s | ${clients} clients ${r.imagesPerSec} img/s, p50 ${r.concurrentMsP50} ms, p99 ${r.concurrentMsP99} ms | ready ${r.readyMs} ms | ${r.errors} errors\n`;
+  process.stdout.write(`classify API at ${imageSize}px, one 224x224 JPEG per request (load average ${report.loadAverage.before} -> ${report.loadAverage.after})\n`);
+  process.stdout.write(row('Flask + PyTorch', flask));
+  if (report.ours) {
+    process.stdout.write(row(`this service`, report.ours));
+    process.stdout.write(
+      `ratio (ours / Flask): p50 latency ${round(report.ours.classifyMsP50 / flask.classifyMsP50, 2)}x, throughput at ${clients} clients ${round(report.ours.imagesPerSec / flask.imagesPerSec, 2)}x\n`,
+    );
+  }
+}
+process.exit(0);
