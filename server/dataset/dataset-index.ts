@@ -58,6 +58,7 @@ export class DatasetIndex {
   }
 
   private readonly facts: ImageFactsCache;
+  private readonly decoding = new Map<string, Promise<ImageFacts>>();
 
   /** A scan that began before this call does not count as current (called after every write through this process). */
   invalidate(): void {
@@ -123,9 +124,19 @@ export class DatasetIndex {
   }
 
   /** Decoded facts of one image, from the cache when its content was seen before. */
-  async factsOf(image: IndexedImage): Promise<ImageFacts> {
+  factsOf(image: IndexedImage): Promise<ImageFacts> {
     const cached = this.facts.get(image.contentHash);
-    if (cached) return cached;
+    if (cached) return Promise.resolve(cached);
+    // Two analyses at once (two open dashboards) decode each picture once between them.
+    let decoding = this.decoding.get(image.contentHash);
+    if (!decoding) {
+      decoding = this.decode(image).finally(() => this.decoding.delete(image.contentHash));
+      this.decoding.set(image.contentHash, decoding);
+    }
+    return decoding;
+  }
+
+  private async decode(image: IndexedImage): Promise<ImageFacts> {
     let facts: ImageFacts;
     try {
       const { original, perceptualHash } = await describeImage(await fs.readFile(image.path), this.options.limits);

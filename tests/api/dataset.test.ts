@@ -159,7 +159,7 @@ describe('datasetImages', () => {
 
 describe('moveImage and removeImage', () => {
   const MOVE = `mutation ($id: String!, $label: String, $split: Split) { moveImage(id: $id, label: $label, split: $split) { id split label contentHash } }`;
-  const REMOVE = `mutation ($id: String!) { removeImage(id: $id) { id contentHash } }`;
+  const REMOVE = `mutation ($id: String!) { removeImage(id: $id) { id contentHash thumbnail } }`;
 
   it('relabels, moves between splits and removes, keeping the file contents', async () => {
     // A name no other class folder has, so the relabelled file cannot collide.
@@ -182,7 +182,7 @@ describe('moveImage and removeImage', () => {
     });
 
     const removed = await gql(app.url, REMOVE, { id: moved.data!.moveImage.id }, { token: ADMIN_TOKEN });
-    expect(removed.data!.removeImage.contentHash).toBe(sha256Hex(bytes));
+    expect(removed.data!.removeImage).toMatchObject({ contentHash: sha256Hex(bytes), thumbnail: null });
     expect(codes(await gql(app.url, REMOVE, { id: moved.data!.moveImage.id }, { token: ADMIN_TOKEN }))).toEqual(['IMAGE_NOT_FOUND']);
     expect((await counts()).test.malignant).toBe(before.test.malignant);
   });

@@ -26,7 +26,7 @@ describe.skipIf(!hasChromium)(`dataset management in ${CHROMIUM_PATH}`, () => {
   /** A page of the dashboard with the admin token already entered. */
   async function open(route: string, viewport = LAPTOP): Promise<WatchedPage> {
     current = await openPage(browser, viewport);
-    await current.context.addInitScript(([key, token]) => sessionStorage.setItem(key, token), [TOKEN_KEY, ADMIN_TOKEN]);
+    await current.context.addInitScript({ content: `sessionStorage.setItem(${JSON.stringify(TOKEN_KEY)}, ${JSON.stringify(ADMIN_TOKEN)})` });
     await current.page.goto(`${server.origin}${route}`);
     return current;
   }
@@ -78,7 +78,7 @@ describe.skipIf(!hasChromium)(`dataset management in ${CHROMIUM_PATH}`, () => {
     await expect.poll(() => page.getByTestId('browse-count').innerText()).toBe('26 of 26 shown');
     const thumbnail = page.locator('.browser__tile img').first();
     expect(await thumbnail.getAttribute('src')).toMatch(/^data:image\/webp;base64,/);
-    expect(await thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(96);
+    expect(await thumbnail.evaluate('(img) => img.naturalWidth')).toBe(96);
     await screenshot(page, 'dataset');
   });
 

@@ -37,7 +37,7 @@ export interface DatasetImage {
   fileName: string;
   width: number | null;
   height: number | null;
-  thumbnail: string;
+  thumbnail: string | null;
 }
 
 export interface DatasetImagePage {

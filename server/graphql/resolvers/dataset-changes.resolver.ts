@@ -57,7 +57,7 @@ export class DatasetChangesResolver {
   }
 
   @Authorized<Role>('ADMIN')
-  @Mutation(() => DatasetImage, { description: 'Deletes one image and returns what it was (its file is gone, so it has no thumbnail any more). Errors: IMAGE_NOT_FOUND, BAD_USER_INPUT (reason BAD_IMAGE_ID).' })
+  @Mutation(() => DatasetImage, { description: 'Deletes one image and returns what it was (its file is gone, so its thumbnail is null). Errors: IMAGE_NOT_FOUND, BAD_USER_INPUT (reason BAD_IMAGE_ID).' })
   async removeImage(@Arg('id', () => String) id: string, @Ctx() ctx: AppContext): Promise<DatasetImage> {
     return DatasetImage.from(await ctx.services.datasets.remove(id));
   }

@@ -60,9 +60,12 @@ export class DatasetImageResolver {
     };
   }
 
-  @FieldResolver(() => String, { description: `A square preview as a data URL (image/webp); size ${MIN_THUMBNAIL}..${MAX_THUMBNAIL} pixels.` })
-  thumbnail(@Root() image: DatasetImage, @Arg('size', () => Int, { defaultValue: 96 }) size: number, @Ctx() ctx: AppContext): Promise<string> {
-    return ctx.services.datasets.thumbnail(image.source, Math.min(MAX_THUMBNAIL, Math.max(MIN_THUMBNAIL, Math.round(size))));
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: `A square preview as a data URL (image/webp); size ${MIN_THUMBNAIL}..${MAX_THUMBNAIL} pixels. Null when the file is gone (a removed image) or cannot be decoded.`,
+  })
+  thumbnail(@Root() image: DatasetImage, @Arg('size', () => Int, { defaultValue: 96 }) size: number, @Ctx() ctx: AppContext): Promise<string | null> {
+    return ctx.services.datasets.thumbnail(image.source, Math.min(MAX_THUMBNAIL, Math.max(MIN_THUMBNAIL, Math.round(size)))).catch(() => null);
   }
 
   @FieldResolver(() => Int, { nullable: true, description: 'Null when the file cannot be decoded (see problem).' })
