@@ -97,6 +97,12 @@ export async function createServer(config: ServerConfig, services: AppServices, 
   app.disable('x-powered-by');
   app.use(securityHeaders());
   const httpServer = http.createServer(app);
+  // Node closes an idle keep-alive connection after 5 s, timed from the last response. When a
+  // long forward pass holds the event loop past that, the timer fires before the client's next
+  // request (already received) is read, and the client gets a reset instead of an answer. Under
+  // load that happened; a minute of grace makes it need a minute-long stall.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
 
   // Same schema, auth, limits and error formatting as HTTP; a message is at most a JSON body's size.
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxJsonBytes });
