@@ -78,7 +78,7 @@ describe.skipIf(!hasChromium)(`dataset management in ${CHROMIUM_PATH}`, () => {
     await expect.poll(() => page.getByTestId('browse-count').innerText()).toBe('26 of 26 shown');
     const thumbnail = page.locator('.browser__tile img').first();
     expect(await thumbnail.getAttribute('src')).toMatch(/^data:image\/webp;base64,/);
-    expect(await thumbnail.evaluate('(img) => img.naturalWidth')).toBe(96);
+    await expect.poll(() => page.evaluate("document.querySelector('.browser__tile img').naturalWidth")).toBe(96);
     await screenshot(page, 'dataset');
   });
 
