@@ -1,6 +1,6 @@
 // The classify API against its peer: a minimal Flask + PyTorch app (bench/flask_peer.py) under the
 // same load as `npm run bench` sends the service - one 224x224 JPEG per multipart request, one
-// client at a time, then 50 at once.
+// client at a time, then 50 at once. Both serve the original CNN (96 px unless --image-size).
 //
 //   npx tsx bench/flask-peer.ts [--json] [--image-size 96] [--clients 50] [--quick] [--ours]
 //
@@ -80,7 +80,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     ours: { type: 'boolean', default: false },
-    'image-size': { type: 'string', default: String(defaultTrainingParams.imageSize) },
+    'image-size': { type: 'string', default: '96' },
     clients: { type: 'string', default: '50' },
   },
 });
@@ -92,7 +92,8 @@ const flask = await measureFlask(imageSize, clients, values.quick, jpeg);
 let ours: Awaited<ReturnType<typeof measureApi>> | null = null;
 if (values.ours) {
   await initBackend();
-  ours = await measureApi({ architecture: defaultTrainingParams.architecture, imageSize, batchSize: defaultTrainingParams.batchSize, quick: values.quick }, jpeg, clients);
+  // The peer serves the original CNN, so ours does too, whatever the default model is.
+  ours = await measureApi({ architecture: 'original-cnn', imageSize, batchSize: defaultTrainingParams.batchSize, quick: values.quick }, jpeg, clients);
 }
 const report = {
   imageSize,
