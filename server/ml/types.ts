@@ -45,24 +45,27 @@ export interface TrainingParams {
   calibrate?: boolean;
 }
 
+// The recipe of the shipped default model (models/README.md compares it with the others).
+// targetSensitivity sits above the 0.90 the product promises: a threshold set on ~115
+// validation positives lands a few points lower on new images about half the time.
 export const defaultTrainingParams: Required<TrainingParams> = {
-  architecture: 'original-cnn',
-  imageSize: 96,
-  epochs: 10,
+  architecture: 'resnet-wide',
+  imageSize: 64,
+  epochs: 12,
   batchSize: 32,
-  learningRate: 0.001,
+  learningRate: 0.002,
   seed: 42,
   validationFraction: 0.15,
   classWeighting: true,
   augment: true,
   earlyStoppingPatience: 0,
-  targetSensitivity: 0.9,
-  augmentation: 'basic',
-  learningRateSchedule: 'constant',
-  warmupEpochs: 0,
-  weightDecay: 0,
-  labelSmoothing: 0,
-  testTimeAugmentation: false,
+  targetSensitivity: 0.93,
+  augmentation: 'strong',
+  learningRateSchedule: 'cosine',
+  warmupEpochs: 1,
+  weightDecay: 0.05,
+  labelSmoothing: 0.1,
+  testTimeAugmentation: true,
   calibrate: true,
 };
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/paths.js';
+import { defaultTrainingParams } from '../../server/ml/types.js';
 import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 
 const run = promisify(execFile);
@@ -34,7 +35,7 @@ describe('command line', () => {
   it('train saves an active version, evaluate --json and classify read it back', async () => {
     const trained = await cli('train.ts', ['--data', toy.root, '--epochs', '4', '--image-size', '32', '--batch-size', '16', '--seed', '3', '--json']);
     const saved = JSON.parse(trained.stdout);
-    expect(saved).toMatchObject({ version: 'v1', activated: true, imageSize: 32, architecture: 'original-cnn' });
+    expect(saved).toMatchObject({ version: 'v1', activated: true, imageSize: 32, architecture: defaultTrainingParams.architecture });
     expect(trained.stderr).toContain('tfjs backend: wasm');
 
     const evaluated = JSON.parse((await cli('evaluate.ts', ['--data', toy.splitDir('test'), '--json'])).stdout);

@@ -12,7 +12,8 @@ import { TrainingService, type TrainingInput, type TrainingProgressEvent } from 
 import { summarizeDataset } from '../../server/services/dataset-summary.js';
 import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 
-const quick: TrainingInput = { imageSize: 32, epochs: 3, batchSize: 16, seed: 5 };
+// Plumbing, not model quality: the smallest network keeps these runs short.
+const quick: TrainingInput = { imageSize: 32, epochs: 3, batchSize: 16, seed: 5, architecture: 'original-cnn' };
 let toy: ToyDataset;
 const cleanups: Array<() => void> = [];
 

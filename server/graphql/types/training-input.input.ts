@@ -34,6 +34,27 @@ export class TrainingInput {
   @Field(() => Int, { nullable: true, defaultValue: d.earlyStoppingPatience, description: 'Stop when validation AUC has not improved for this many epochs (0 = never).' })
   earlyStoppingPatience?: number | null;
 
+  @Field(() => String, { nullable: true, defaultValue: d.augmentation, description: 'basic: flips, quarter turns, light brightness/contrast; strong: also free rotation, zoom, shift and colour jitter.' })
+  augmentation?: 'basic' | 'strong' | null;
+
+  @Field(() => String, { nullable: true, defaultValue: d.learningRateSchedule, description: 'constant, or cosine (decays to 0 at the last planned epoch).' })
+  learningRateSchedule?: 'constant' | 'cosine' | null;
+
+  @Field(() => Float, { nullable: true, defaultValue: d.warmupEpochs, description: 'Epochs of linear learning-rate warm-up: 0..50.' })
+  warmupEpochs?: number | null;
+
+  @Field(() => Float, { nullable: true, defaultValue: d.weightDecay, description: 'Decoupled (AdamW) weight decay of kernels per unit of learning rate: 0..1.' })
+  weightDecay?: number | null;
+
+  @Field(() => Float, { nullable: true, defaultValue: d.labelSmoothing, description: 'Targets move this far towards 1/2: 0..0.5.' })
+  labelSmoothing?: number | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: d.testTimeAugmentation, description: 'Score every image as the mean over its 8 flips and quarter turns.' })
+  testTimeAugmentation?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: d.calibrate, description: 'Fit a probability temperature on the validation images.' })
+  calibrate?: boolean | null;
+
   @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Activate the new version when its held-out AUC beats the active one (the first version is always activated).' })
   autoPromote?: boolean | null;
 }

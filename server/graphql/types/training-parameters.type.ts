@@ -34,4 +34,26 @@ export class TrainingParameters {
 
   @Field(() => Float)
   targetSensitivity!: number;
+
+  // Added later: null on versions trained before they existed.
+  @Field(() => String, { nullable: true, description: 'basic or strong (see TrainingInput.augmentation).' })
+  augmentation?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'constant or cosine.' })
+  learningRateSchedule?: string | null;
+
+  @Field(() => Float, { nullable: true })
+  warmupEpochs?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  weightDecay?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  labelSmoothing?: number | null;
+
+  @Field(() => Boolean, { nullable: true })
+  testTimeAugmentation?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true })
+  calibrate?: boolean | null;
 }
