@@ -164,10 +164,10 @@ export class ModelRegistry {
    */
   save(model: tf.LayersModel, metadata: Omit<ModelMetadata, 'version' | 'createdAt'>): Promise<ModelMetadata> {
     return this.exclusive(async () => {
-      await fs.mkdir(this.root, { recursive: true });
       const temp = path.join(this.root, uniqueName(TEMP_PREFIX));
-      await fs.mkdir(temp);
       try {
+        await fs.mkdir(this.root, { recursive: true });
+        await fs.mkdir(temp);
         await model.save(fileSystemHandler(temp));
         const weightsSha256 = sha256Hex(await fs.readFile(path.join(temp, WEIGHTS_FILE)));
         // Another process may take the same number between our scan and the rename: then try the next.
@@ -187,7 +187,8 @@ export class ModelRegistry {
         }
       } catch (error) {
         await fs.rm(temp, { recursive: true, force: true }).catch(() => undefined);
-        throw error;
+        // A full disk or a read-only folder: say which folder, keep the system's reason.
+        throw new RegistryError('SAVE_FAILED', `could not save a new model version in ${this.root}: ${describeError(error)}`, { cause: error });
       }
     });
   }

@@ -8,7 +8,9 @@ export type RegistryErrorCode =
   /** The active version cannot be deleted. */
   | 'MODEL_ACTIVE'
   /** Rollback found no earlier version that is still intact. */
-  | 'NO_ROLLBACK_TARGET';
+  | 'NO_ROLLBACK_TARGET'
+  /** Writing a new version failed (disk full, folder read-only, ...); nothing was published. */
+  | 'SAVE_FAILED';
 
 export class RegistryError extends Error {
   constructor(

@@ -13,8 +13,10 @@ import { ADMIN_TOKEN, codes, gql, gqlUpload, startTestApp, tempDir, trainThrough
 import { startServerProcess, type ServerProcess } from './server-process.js';
 
 const admin = { token: ADMIN_TOKEN };
-/** Small and quick: a run reaches its first epoch, or its save, within seconds. */
-const QUICK = 'imageSize: 32, batchSize: 4, augment: false';
+/** Small and quick: a run reaches its first epoch, or its save, within seconds. The architecture is fixed so the weights' size is known (disk-full case). */
+const QUICK = 'imageSize: 32, batchSize: 4, augment: false, architecture: "original-cnn"';
+const QUICK_PARAMS = { imageSize: 32, batchSize: 4, augment: false, architecture: 'original-cnn' };
+const FILE_SIZE_LIMIT = 512 * 1024;
 
 let root: string;
 let toy: ToyDataset;
@@ -29,10 +31,18 @@ beforeAll(async () => {
   toy = await createToyDataset({ root: path.join(root, 'data'), splits: { train: 12 }, size: 48, seed: 13 });
   template = { models: path.join(root, 'template', 'models'), store: path.join(root, 'template', 'store', 'runs.sqlite') };
   const trainer = await startTestApp({ dataDir: toy.root, modelsDir: template.models, storeFile: template.store });
-  await trainThroughService(trainer, { imageSize: 32, epochs: 1, augment: false });
+  await trainThroughService(trainer, { ...QUICK_PARAMS, epochs: 1 });
   expect(trainer.services.models.status().activeVersion).toBe('v1');
+  // A picture v1 classifies (its input guard may refuse some as unlike its training images).
+  for (const file of toy.files) {
+    const bytes = await fs.readFile(file.path);
+    if (await trainer.services.models.classify(bytes).then(() => true, () => false)) {
+      image = bytes;
+      break;
+    }
+  }
   await trainer.close();
-  image = await fs.readFile(toy.files[0]!.path);
+  expect(image, 'no toy image was classified').toBeDefined();
 });
 
 afterAll(async () => {
@@ -151,8 +161,9 @@ describe('a save that cannot write', () => {
 
   it.skipIf(!hasPrlimit)('fails the run cleanly with a message when the disk is full, and v1 keeps serving', async () => {
     const { env, models } = await scenario('disk-full');
-    // Files may grow to 512 kB: the run store fits, the 1.4 MB weights file does not (EFBIG, as a full disk gives ENOSPC).
-    const server = await start({ env, prefix: ['prlimit', `--fsize=${512 * 1024}`] });
+    // Files may grow to 512 kB: the run store fits, the weights file does not (EFBIG, as a full disk gives ENOSPC).
+    expect((await fs.stat(path.join(models, 'v1', 'weights.bin'))).size).toBeGreaterThan(2 * FILE_SIZE_LIMIT);
+    const server = await start({ env, prefix: ['prlimit', `--fsize=${FILE_SIZE_LIMIT}`] });
     await server.waitReady();
     const runId = await startTraining(server.url);
     const run = await until('the run to end', async () => {
@@ -160,7 +171,8 @@ describe('a save that cannot write', () => {
       return state.status === 'RUNNING' ? undefined : state;
     });
     expect(run.status).toBe('FAILED');
-    expect(run.errorMessage).toMatch(/file too large|no space/i);
+    expect(run.errorCode).toBe('SAVE_FAILED');
+    expect(run.errorMessage).toMatch(/^could not save a new model version in .*: .*(file too large|no space)/i);
     await expectServing(server.url, ['v1']);
     // The partial version was cleaned away, not left behind (hidden or not).
     expect((await fs.readdir(models)).sort()).toEqual(['active.json', 'v1']);
@@ -187,9 +199,10 @@ describe('a save that cannot write', () => {
       const app: TestApp = await startTestApp({ dataDir: toy.root, modelsDir: models, storeFile: store, env: { ADMIN_TOKEN } });
       try {
         await app.modelLoaded;
-        const runId = await trainThroughService(app, { imageSize: 32, epochs: 1, augment: false });
+        const runId = await trainThroughService(app, { ...QUICK_PARAMS, epochs: 1 });
         const run = app.services.runs.get(runId)!;
         expect(run.status).toBe('failed');
+        expect(run.errorCode).toBe('SAVE_FAILED');
         expect(run.errorMessage).toMatch(/permission denied|read-only|EACCES|EROFS/i);
         await expectServing(app.url, ['v1']);
         faultsSurvived.push('read-only models folder');
