@@ -48,7 +48,8 @@ beforeAll(async () => {
     storeFile: path.join(root, 'store', 'runs.sqlite'),
     env: { ADMIN_TOKEN, MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES), MAX_FILES: String(MAX_FILES) },
   });
-  await trainThroughService(app, { imageSize: 32, epochs: 2, batchSize: 8, augment: false });
+  // The smallest architecture trains in seconds; the upload handling under test does not depend on it.
+  await trainThroughService(app, { architecture: 'original-cnn', imageSize: 32, epochs: 2, batchSize: 8, augment: false });
   expect(app.services.models.status().ready).toBe(true);
   // A picture the served model answers (an input guard may refuse some as unlike its training images).
   for (const file of [...toy.files.filter((f) => f.split === 'test'), ...toy.files.filter((f) => f.split === 'train')]) {
