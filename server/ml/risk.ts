@@ -1,13 +1,14 @@
 // Turns a probability into the words a clinician reads. The threshold is the model's own
 // (chosen on validation data for a target sensitivity), so bands move with it.
-export type RiskBand = 'low' | 'medium' | 'high';
+// 'uncertain' (refer) overrides the others when test-time views disagree: see uncertainty.ts.
+export type RiskBand = 'low' | 'medium' | 'high' | 'uncertain';
 
 /**
  * low: below the decision threshold (screen negative).
  * medium: at or above it but in the lower half of the remaining range (screen positive, weak evidence).
  * high: in the upper half between the threshold and 1.
  */
-export function riskBand(probability: number, threshold: number): RiskBand {
+export function riskBand(probability: number, threshold: number): Exclude<RiskBand, 'uncertain'> {
   if (probability < threshold) return 'low';
   return probability < threshold + (1 - threshold) / 2 ? 'medium' : 'high';
 }

@@ -1,0 +1,89 @@
+// A summary of how a picture looks, independent of the network: tones, colour, edges and where
+// the dark part lies. Dermoscopic photos share a look (a pigmented patch on smoother skin, warm
+// tones, edges in every direction); documents, drawings and screenshots do not, even when a
+// network's embedding happens to place them among lesions.
+import { luminance } from './image-quality.js';
+
+const TONE_BINS = 16;
+const ORIENTATION_BINS = 8;
+
+/**
+ * 40 numbers: the luminance histogram (16), the edge-orientation histogram weighted by edge
+ * strength (8), log edge strength at the median, 90th and 99th percentile and on average (4),
+ * centre-minus-surround luminance (1), mean and spread of R, G, B, R-G and G-B (10), and the
+ * share of strong edges that are horizontal or vertical (1).
+ */
+export function describeAppearance(pixels: Uint8Array, size: number): Float32Array {
+  const n = size * size;
+  const y = luminance(pixels, size);
+  const tones = new Float32Array(TONE_BINS);
+  for (const v of y) tones[Math.min(TONE_BINS - 1, Math.floor(v / (256 / TONE_BINS)))]! += 1 / n;
+
+  const orientations = new Float32Array(ORIENTATION_BINS);
+  const strengths = new Float32Array(Math.max(0, (size - 2) * (size - 2)));
+  let total = 0;
+  let axisAligned = 0;
+  let k = 0;
+  for (let r = 1; r < size - 1; r++) {
+    for (let c = 1; c < size - 1; c++) {
+      const i = r * size + c;
+      const gx = y[i + 1]! - y[i - 1]!;
+      const gy = y[i + size]! - y[i - size]!;
+      const strength = Math.hypot(gx, gy);
+      let angle = Math.atan2(gy, gx);
+      if (angle < 0) angle += Math.PI;
+      if (angle >= Math.PI) angle -= Math.PI;
+      orientations[Math.min(ORIENTATION_BINS - 1, Math.floor((angle / Math.PI) * ORIENTATION_BINS))]! += strength;
+      // Within 10 degrees of horizontal or vertical: print and drawn shapes are full of these.
+      const fromAxis = Math.min(angle % (Math.PI / 2), Math.PI / 2 - (angle % (Math.PI / 2)));
+      if (fromAxis < Math.PI / 18) axisAligned += strength;
+      total += strength;
+      strengths[k++] = strength;
+    }
+  }
+  for (let b = 0; b < ORIENTATION_BINS; b++) orientations[b]! /= total || 1;
+  strengths.sort();
+  const at = (q: number) => (strengths.length ? strengths[Math.floor(q * (strengths.length - 1))]! : 0);
+
+  let centre = 0;
+  let centreCount = 0;
+  let surround = 0;
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      const inCentre = Math.abs(r + 0.5 - size / 2) < size / 4 && Math.abs(c + 0.5 - size / 2) < size / 4;
+      if (inCentre) {
+        centre += y[r * size + c]!;
+        centreCount++;
+      } else surround += y[r * size + c]!;
+    }
+  }
+  const centreContrast = (centre / Math.max(1, centreCount) - surround / Math.max(1, n - centreCount)) / 64;
+
+  const sums = new Float64Array(5);
+  const squares = new Float64Array(5);
+  for (let i = 0; i < n; i++) {
+    const red = pixels[i * 3]!;
+    const green = pixels[i * 3 + 1]!;
+    const blue = pixels[i * 3 + 2]!;
+    const channels = [red, green, blue, red - green, green - blue];
+    for (let j = 0; j < 5; j++) {
+      sums[j] += channels[j]!;
+      squares[j] += channels[j]! ** 2;
+    }
+  }
+  const means = Array.from(sums, (s) => s / n / 64);
+  const spreads = Array.from(squares, (s, j) => Math.sqrt(Math.max(0, s / n - (sums[j]! / n) ** 2)) / 64);
+
+  return Float32Array.from([
+    ...tones,
+    ...orientations,
+    Math.log1p(at(0.5)),
+    Math.log1p(at(0.9)),
+    Math.log1p(at(0.99)),
+    Math.log1p(total / Math.max(1, strengths.length)),
+    centreContrast,
+    ...means,
+    ...spreads,
+    axisAligned / (total || 1),
+  ]);
+}

@@ -1,0 +1,77 @@
+// Finds the parts of a network that explanations and the input guard look at, by layer class
+// and shape rather than by name, so every registered architecture (and any added later) works.
+import { tf } from './tf.js';
+
+type Layer = tf.layers.Layer;
+
+const CONVOLUTION_CLASSES = new Set(['Conv2D', 'SeparableConv2D', 'DepthwiseConv2D']);
+
+export class UnsupportedModelError extends Error {
+  readonly code = 'UNSUPPORTED_MODEL';
+}
+
+function outputShapeOf(layer: Layer): (number | null)[] {
+  const shape = layer.outputShape;
+  // A layer used once has one output shape; a shared layer would have a list of them.
+  if (Array.isArray(shape[0])) throw new UnsupportedModelError(`layer ${layer.name} has several outputs`);
+  return shape as (number | null)[];
+}
+
+/** The single-unit dense layer that produces the probability: its input is the image's embedding. */
+export function outputLayer(model: tf.LayersModel): Layer {
+  const last = model.layers[model.layers.length - 1];
+  const units = last ? outputShapeOf(last).at(-1) : undefined;
+  if (!last || last.getClassName() !== 'Dense' || units !== 1) {
+    throw new UnsupportedModelError('the network does not end in a one-unit dense layer');
+  }
+  return last;
+}
+
+/**
+ * The output of the last convolutional block: the last layer after the last convolution whose
+ * output is still a feature map of that convolution's resolution (its batch norm, activation or
+ * residual addition), i.e. the finest map that has seen the whole network's convolutions.
+ */
+export function lastConvolutionalBlock(model: tf.LayersModel): Layer {
+  const layers = model.layers;
+  let lastConv = -1;
+  layers.forEach((layer, i) => {
+    if (CONVOLUTION_CLASSES.has(layer.getClassName())) lastConv = i;
+  });
+  if (lastConv < 0) throw new UnsupportedModelError('the network has no convolution layer');
+  const [, height, width] = outputShapeOf(layers[lastConv]!);
+  let block = lastConv;
+  for (let i = lastConv + 1; i < layers.length; i++) {
+    const shape = outputShapeOf(layers[i]!);
+    if (shape.length === 4 && shape[1] === height && shape[2] === width) block = i;
+  }
+  return layers[block]!;
+}
+
+const embeddingModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
+
+/**
+ * A view of `model` that stops at the input of its output layer (the penultimate activations).
+ * It shares the weights: never dispose it; it goes when `model` does.
+ */
+export function embeddingModel(model: tf.LayersModel): tf.LayersModel {
+  let view = embeddingModels.get(model);
+  if (!view) {
+    const input = outputLayer(model).input;
+    if (Array.isArray(input)) throw new UnsupportedModelError('the output layer has several inputs');
+    view = tf.model({ inputs: model.inputs, outputs: input });
+    embeddingModels.set(model, view);
+  }
+  return view;
+}
+
+/** Penultimate activations of a batch, one row per image. `x` stays the caller's. */
+export function embed(model: tf.LayersModel, x: tf.Tensor4D): { values: Float32Array; dim: number } {
+  const out = embeddingModel(model).predict(x) as tf.Tensor;
+  try {
+    const dim = out.size / x.shape[0];
+    return { values: Float32Array.from(out.dataSync()), dim };
+  } finally {
+    out.dispose();
+  }
+}
