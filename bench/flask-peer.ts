@@ -22,6 +22,9 @@ import { median, percentile } from '../server/cli/bench-measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const round = (v: number, digits = 1) => Number(v.toFixed(digits));
+/** NaN (null in JSON) when a machine too loaded answered nothing in the window. */
+const stat = (f: (t: number[]) => number, t: number[]) => (t.length > 0 ? f(t) : Number.NaN);
+const p99 = (t: number[]) => percentile(t, 99);
 
 function sampleJpeg(): Buffer {
   const dir = path.join(sharedDatasetDir, 'test', 'malignant');
@@ -61,12 +64,12 @@ async function measureFlask(imageSize: number, clients: number, quick: boolean, 
     const many = await manyClients(send, clients, plan.concurrentWarmUpMs, plan.concurrentWindowMs);
     return {
       readyMs: Math.round(readyMs),
-      classifyMsP50: round(median(single.times), 2),
-      classifyMsP99: round(percentile(single.times, 99), 2),
+      classifyMsP50: round(stat(median, single.times), 2),
+      classifyMsP99: round(stat(p99, single.times), 2),
       singleClientImagesPerSec: round(single.imagesPerSec),
       imagesPerSec: round(many.imagesPerSec),
-      concurrentMsP50: round(median(many.times)),
-      concurrentMsP99: round(percentile(many.times, 99)),
+      concurrentMsP50: round(stat(median, many.times)),
+      concurrentMsP99: round(stat(p99, many.times)),
       errors: single.errors + many.errors,
     };
   } finally {

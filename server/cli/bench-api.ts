@@ -153,6 +153,11 @@ async function batchingTotals(agent: http.Agent, origin: string): Promise<{ batc
   return { batches: read('classify_batches_total'), images: read('classify_batched_images_total') };
 }
 
+/** A statistic of the latencies, NaN (null in JSON) when a machine too loaded answered none. */
+function orNaN(statistic: (times: number[]) => number, times: number[]): number {
+  return times.length > 0 ? statistic(times) : Number.NaN;
+}
+
 export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50): Promise<ApiFigures> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-api-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
@@ -186,13 +191,13 @@ export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50):
       serverFrom: from,
       serverListeningMs: listeningMs,
       serverReadyMs: readyMs,
-      apiClassifyMsP50: median(single.times),
-      apiClassifyMsP99: percentile(single.times, 99),
+      apiClassifyMsP50: orNaN(median, single.times),
+      apiClassifyMsP99: orNaN((t) => percentile(t, 99), single.times),
       apiSingleClientImagesPerSec: single.imagesPerSec,
       apiConcurrentClients: clients,
       apiImagesPerSec: many.imagesPerSec,
-      apiConcurrentMsP50: median(many.times),
-      apiConcurrentMsP99: percentile(many.times, 99),
+      apiConcurrentMsP50: orNaN(median, many.times),
+      apiConcurrentMsP99: orNaN((t) => percentile(t, 99), many.times),
       apiMeanBatch: (after.images - before.images) / (after.batches - before.batches),
       apiErrors: single.errors + many.errors,
     };
