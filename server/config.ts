@@ -51,6 +51,8 @@ export interface Config {
   classifyMaxDelayMs: number;
   /** Classifications in progress at once; more are refused with OVERLOADED rather than queued. */
   classifyMaxPending: number;
+  /** A prediction whose interval over test-time views is wider than this is banded "uncertain - refer". */
+  uncertainMaxSpread: number;
   /** Train a first model at start-up when none is active and training images exist. */
   autoTrain: boolean;
   /** Hide unexpected error details from clients (they are still logged). */
@@ -70,6 +72,13 @@ function nonNegativeInt(name: string, value: string | undefined): number | undef
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+function fraction(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`${name} must be a number from 0 to 1, got "${value}"`);
   return n;
 }
 
@@ -144,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifyMaxBatch: positiveInt('CLASSIFY_MAX_BATCH', env.CLASSIFY_MAX_BATCH) ?? 16,
     classifyMaxDelayMs: nonNegativeInt('CLASSIFY_MAX_DELAY_MS', env.CLASSIFY_MAX_DELAY_MS) ?? 3,
     classifyMaxPending: positiveInt('CLASSIFY_MAX_PENDING', env.CLASSIFY_MAX_PENDING) ?? 64,
+    uncertainMaxSpread: fraction('UNCERTAIN_MAX_SPREAD', env.UNCERTAIN_MAX_SPREAD) ?? 0.3,
     autoTrain: flag('AUTO_TRAIN', env.AUTO_TRAIN, true),
     production: env.NODE_ENV === 'production',
     corsOrigins: origins('CORS_ORIGINS', env.CORS_ORIGINS),

@@ -7,11 +7,14 @@
 // specific problem in `extensions.reason`: the image codes (NOT_AN_IMAGE, TRUNCATED_IMAGE, ...),
 // BAD_TRAINING_INPUT and the dataset input codes (BAD_LABEL, BAD_IMAGE_ID, BAD_ARCHIVE, BAD_CURSOR,
 // TOO_MANY_CLASSES), so a client can branch on "my input was wrong" without knowing every
-// reason. Anything else is INTERNAL_SERVER_ERROR; in production its message is hidden (it is logged).
+// reason. A readable image the input guard refuses is UNSUITABLE_IMAGE with the reason
+// (LOW_RESOLUTION, BLURRY, NOISY, OVEREXPOSED, UNDEREXPOSED, NOT_A_LESION). Anything else is
+// INTERNAL_SERVER_ERROR; in production its message is hidden (it is logged).
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DatasetChangeError } from '../dataset/dataset-change-error.js';
 import { DatasetError } from '../ml/dataset.js';
 import { ImageError } from '../ml/image-error.js';
+import { UnsuitableImageError } from '../ml/guard/input-guard.js';
 import { RegistryError } from '../registry/registry-error.js';
 import { ServiceError } from '../services/service-error.js';
 import { StoreError } from '../store/run-store.js';
@@ -37,6 +40,7 @@ function shorten(message: string): string {
 /** The coded description of a known error, or null for an unexpected one. */
 export function describeError(error: unknown): ErrorDescription | null {
   if (error instanceof ImageError) return { code: 'BAD_USER_INPUT', reason: error.code, message: error.message };
+  if (error instanceof UnsuitableImageError) return { code: error.code, reason: error.reason, message: error.message };
   if (error instanceof ServiceError) {
     if (error.code === 'BAD_TRAINING_INPUT') return { code: 'BAD_USER_INPUT', reason: error.code, message: error.message };
     return { code: error.code, reason: null, message: error.message };

@@ -32,7 +32,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
   const imageLimits = { maxPixels: config.maxImagePixels, minSide: config.minImageSide };
   const registry = await ModelRegistry.open(config.modelsDir);
   const batching = { maxBatch: config.classifyMaxBatch, maxDelayMs: config.classifyMaxDelayMs, maxPending: config.classifyMaxPending };
-  const models = new ModelService({ registry, imageLimits, batching });
+  const models = new ModelService({ registry, imageLimits, batching, screening: { maxSpread: config.uncertainMaxSpread } });
   // In the background: the server answers (MODEL_NOT_READY, /readyz 503) while the model loads.
   const modelLoaded = models.start().then(() => {
     const status = models.status();

@@ -1,6 +1,7 @@
 // The active model version as a service: loads it in the background, answers classifications,
 // and swaps it atomically on promote/rollback so requests never see a half-loaded model.
-import { Classifier, type Classification } from '../ml/classifier.js';
+import { Classifier } from '../ml/classifier.js';
+import { Screener, type Assessment, type Screening, type ScreeningOptions, type ScreeningSettings } from '../ml/screening.js';
 import { decodeImage, type DecodedImage, type ImageLimits } from '../ml/preprocess.js';
 import type { ModelMetadata } from '../ml/types.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
@@ -18,12 +19,13 @@ export interface ModelServiceStatus {
   threshold: number | null;
 }
 
-export type ClassificationOrError = Classification | { error: { code: string; message: string } };
+export type ClassificationOrError = Screening | { error: { code: string; reason?: string; message: string } };
 
-function errorOf(reason: unknown): { code: string; message: string } {
-  const code = (reason as { code?: unknown } | null | undefined)?.code;
+function errorOf(reason: unknown): { code: string; reason?: string; message: string } {
+  const { code, reason: why } = (reason ?? {}) as { code?: unknown; reason?: unknown };
   return {
     code: typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR',
+    ...(typeof why === 'string' ? { reason: why } : {}),
     message: reason instanceof Error ? reason.message : String(reason),
   };
 }
@@ -35,11 +37,32 @@ export class ModelService {
   private reason: string | null = 'the model is loading';
   private reloading: Promise<void> = Promise.resolve();
   private readonly batcher: ClassifyBatcher<Classifier>;
+  private readonly screeningSettings: Partial<ScreeningSettings>;
+  private readonly screeners = new WeakMap<Classifier, Screener>();
+  // The batched pass computes more than the probability (every test-time view, the embedding
+  // distance); each image's full assessment waits here, keyed by its pixels, until its request takes it.
+  private readonly assessments = new WeakMap<Uint8Array, Assessment>();
 
-  constructor(options: { registry: ModelRegistry; imageLimits?: Partial<ImageLimits>; batching?: Partial<BatchingOptions> }) {
+  constructor(options: { registry: ModelRegistry; imageLimits?: Partial<ImageLimits>; batching?: Partial<BatchingOptions>; screening?: Partial<ScreeningSettings> }) {
     this.registry = options.registry;
     this.imageLimits = options.imageLimits ?? {};
-    this.batcher = new ClassifyBatcher((classifier, images) => classifier.predictPixels(images), options.batching);
+    this.screeningSettings = options.screening ?? {};
+    this.batcher = new ClassifyBatcher((classifier, images) => this.assessBatch(classifier, images), options.batching);
+  }
+
+  private screenerOf(classifier: Classifier): Screener {
+    let screener = this.screeners.get(classifier);
+    if (!screener) {
+      screener = new Screener(classifier, this.screeningSettings);
+      this.screeners.set(classifier, screener);
+    }
+    return screener;
+  }
+
+  private assessBatch(classifier: Classifier, images: Uint8Array[]): number[] {
+    const assessed = this.screenerOf(classifier).assess(images);
+    images.forEach((pixels, k) => this.assessments.set(pixels, assessed[k]!));
+    return assessed.map((a) => a.probability);
   }
 
   /** Loads and warms the active version. Never throws: `status()` says what went wrong. */
@@ -112,12 +135,19 @@ export class ModelService {
     }
   }
 
-  /** Concurrent calls share forward passes; OVERLOADED when too many are already in progress. */
-  classify(image: Buffer): Promise<Classification> {
+  /**
+   * Concurrent calls share forward passes; OVERLOADED when too many are already in progress.
+   * UnsuitableImageError when the input guard refuses the image.
+   */
+  classify(image: Buffer, options: ScreeningOptions = {}): Promise<Screening> {
     return this.batcher.admit(async () => {
       const { classifier, decoded, ms } = await this.decodeFor(image);
-      const { probability, inferenceMs } = await this.batcher.enqueue(classifier, decoded.pixels);
-      return { ...classifier.describe(probability), preprocessMs: ms, inferenceMs, original: decoded.original };
+      const screener = this.screenerOf(classifier);
+      const inspection = screener.inspect(decoded);
+      const { inferenceMs } = await this.batcher.enqueue(classifier, decoded.pixels);
+      const assessment = this.assessments.get(decoded.pixels)!;
+      this.assessments.delete(decoded.pixels);
+      return screener.complete({ decoded, inspection, bytes: image, preprocessMs: ms }, assessment, inferenceMs, options);
     });
   }
 
@@ -138,12 +168,22 @@ export class ModelService {
     const classifier = this.requireClassifier();
     const sameSize = good.every((g) => g.decoded.size === classifier.metadata.imageSize);
     if (!sameSize) return Promise.all(images.map((image) => this.classify(image).catch((e: unknown) => ({ error: errorOf(e) }))));
-    const started = performance.now();
-    const probabilities = classifier.predictPixels(good.map((g) => g.decoded.pixels));
-    const inferenceMs = (performance.now() - started) / good.length;
-    good.forEach((g, k) => {
-      results[g.i] = { ...classifier.describe(probabilities[k]), preprocessMs: g.ms, inferenceMs, original: g.decoded.original };
+    const screener = this.screenerOf(classifier);
+    const inspected = good.flatMap((g) => {
+      try {
+        return [{ ...g, image: { decoded: g.decoded, inspection: screener.inspect(g.decoded), bytes: images[g.i]!, preprocessMs: g.ms } }];
+      } catch (error) {
+        results[g.i] = { error: errorOf(error) };
+        return [];
+      }
     });
+    if (inspected.length === 0) return results;
+    const started = performance.now();
+    const assessed = screener.assess(inspected.map((g) => g.decoded.pixels));
+    const inferenceMs = (performance.now() - started) / inspected.length;
+    for (const [k, g] of inspected.entries()) {
+      results[g.i] = await screener.complete(g.image, assessed[k]!, inferenceMs).catch((error: unknown) => ({ error: errorOf(error) }));
+    }
     return results;
   }
 

@@ -2,9 +2,10 @@
 // would get one at a time, and an overloaded server refuses quickly with OVERLOADED / 503.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../server/ml/tf.js';
-import { createToyDataset, gradientImage, type ToyDataset } from '../helpers/images.js';
+import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 import { ADMIN_TOKEN, codes, gqlUpload, startTestApp, tempDir, trainThroughService, type GraphQLResponse, type TestApp } from './helpers.js';
 
 const CLASSIFY = /* GraphQL */ `
@@ -110,7 +111,8 @@ describe('with CLASSIFY_MAX_PENDING=1', () => {
 
   it('refuses what does not fit with OVERLOADED and HTTP 503, classifies the rest, and keeps serving', async () => {
     // A large photo keeps its admitted slot busy decoding while the others arrive.
-    const photo = await gradientImage(3000, 2000, 'jpeg');
+    // A toy lesion as a 3000x2000 photo: a plain gradient would now be refused as blurred, not served.
+    const photo = await sharp(images[0]!).resize(3000, 2000, { fit: 'fill' }).jpeg({ quality: 92 }).toBuffer();
     const requests = [photo, ...images, ...images];
     const responses = await Promise.all(requests.map((image) => classifyWithHeaders(tiny, image)));
 

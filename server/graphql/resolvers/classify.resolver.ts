@@ -22,9 +22,9 @@ const IMAGE_CODES: Record<ImageErrorCode, true> = {
 };
 
 /** A batch item's error in the same terms a single `classify` would raise it. */
-function itemError(error: { code: string; message: string }, ctx: AppContext): ClassificationError {
+function itemError(error: { code: string; reason?: string; message: string }, ctx: AppContext): ClassificationError {
   if (error.code in IMAGE_CODES) return { code: 'BAD_USER_INPUT', reason: error.code, message: error.message };
-  if (error.code !== 'INTERNAL_SERVER_ERROR') return { code: error.code, reason: null, message: error.message };
+  if (error.code !== 'INTERNAL_SERVER_ERROR') return { code: error.code, reason: error.reason ?? null, message: error.message };
   ctx.log.error(`classifyBatch: an image failed unexpectedly: ${error.message}`);
   return { code: 'INTERNAL_SERVER_ERROR', reason: null, message: ctx.production ? 'Internal server error' : error.message };
 }
@@ -43,11 +43,16 @@ async function keepForReview(ctx: AppContext, bytes: Buffer, result: Classificat
 export class ClassifyResolver {
   @Authorized<Role>('CLASSIFY')
   @Mutation(() => Prediction, {
-    description: 'Screens one dermoscopic image (jpeg, png, webp, tiff or gif) with the active model. Send it as a GraphQL multipart request with the header apollo-require-preflight: true.',
+    description:
+      'Screens one dermoscopic image (jpeg, png, webp, tiff or gif) with the active model. Send it as a GraphQL multipart request with the header apollo-require-preflight: true. An image the input guard finds unsuitable (too small, blurred, badly exposed, noise or print, or unlike a skin-lesion photo) is refused with UNSUITABLE_IMAGE and a reason instead of a probability.',
   })
-  async classify(@Arg('image', () => GraphQLUpload) image: Promise<FileUpload>, @Ctx() ctx: AppContext): Promise<Prediction> {
+  async classify(
+    @Arg('image', () => GraphQLUpload) image: Promise<FileUpload>,
+    @Arg('explain', () => Boolean, { defaultValue: false, description: 'Also return the Grad-CAM heatmap (explanation field).' }) explain: boolean,
+    @Ctx() ctx: AppContext,
+  ): Promise<Prediction> {
     const { bytes, fileName } = await readUpload(image, ctx.limits.maxUploadBytes);
-    const result = await ctx.services.models.classify(bytes);
+    const result = await ctx.services.models.classify(bytes, { explain });
     ctx.recordClassification(result);
     const predictionId = await keepForReview(ctx, bytes, result, fileName);
     return { ...Prediction.from(result, ctx.services.backend.name, fileName), predictionId };

@@ -1,6 +1,9 @@
 import { Field, Float, ObjectType } from 'type-graphql';
-import type { Classification } from '../../ml/classifier.js';
+import type { Screening } from '../../ml/screening.js';
+import { Explanation } from './explanation.type.js';
 import { ImageInfo } from './image-info.type.js';
+import { InputCheck } from './input-check.type.js';
+import { ProbabilityInterval } from './probability-interval.type.js';
 import { RiskBand } from './risk-band.enum.js';
 
 @ObjectType({ description: 'A screening result for one image. Not a diagnosis.' })
@@ -14,8 +17,17 @@ export class Prediction {
   @Field(() => Boolean, { description: 'True when probability >= threshold (screen positive).' })
   positive!: boolean;
 
-  @Field(() => RiskBand)
+  @Field(() => RiskBand, { description: 'UNCERTAIN overrides the others when the interval is too wide or contains the threshold.' })
   riskBand!: RiskBand;
+
+  @Field(() => ProbabilityInterval)
+  interval!: ProbabilityInterval;
+
+  @Field(() => InputCheck)
+  inputCheck!: InputCheck;
+
+  @Field(() => Explanation, { nullable: true, description: 'The heatmap; only when classify was called with explain: true.' })
+  explanation!: Explanation | null;
 
   @Field(() => Float, { description: "The model version's decision threshold." })
   threshold!: number;
@@ -44,12 +56,15 @@ export class Prediction {
   @Field(() => String, { nullable: true, description: 'Set when the server kept the image for review (KEEP_CLASSIFIED_IMAGES): pass it to submitFeedback to correct this result.' })
   predictionId!: string | null;
 
-  static from(c: Classification, backend: string, fileName: string | null): Prediction {
+  static from(c: Screening, backend: string, fileName: string | null): Prediction {
     return {
       probability: c.probability,
       label: c.label,
       positive: c.positive,
       riskBand: c.riskBand as RiskBand,
+      interval: ProbabilityInterval.from(c.uncertainty),
+      inputCheck: InputCheck.from(c.guard),
+      explanation: c.explanation ? Explanation.from(c.explanation, c.label) : null,
       threshold: c.threshold,
       modelVersion: c.modelVersion,
       backend,

@@ -5,6 +5,7 @@ export enum RiskBand {
   LOW = 'low',
   MEDIUM = 'medium',
   HIGH = 'high',
+  UNCERTAIN = 'uncertain',
 }
 
 registerEnumType(RiskBand, {
@@ -14,5 +15,9 @@ registerEnumType(RiskBand, {
     LOW: { description: 'Below the threshold: screen negative.' },
     MEDIUM: { description: 'At or above the threshold, in the lower half of the remaining range: screen positive, weak evidence.' },
     HIGH: { description: 'In the upper half between the threshold and 1: screen positive, strong evidence.' },
+    UNCERTAIN: {
+      description:
+        'Uncertain - refer: the probability interval over test-time views is wider than the allowed spread or contains the threshold, so neither a positive nor a negative screen can be trusted.',
+    },
   },
 });
