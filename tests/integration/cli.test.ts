@@ -7,7 +7,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/paths.js';
 import { defaultTrainingParams } from '../../server/ml/types.js';
-import { createToyDataset, type ToyDataset } from '../helpers/images.js';
+import { createToyDataset, solidImage, type ToyDataset } from '../helpers/images.js';
+
+const solidPng = () => solidImage(120, 120, [210, 160, 140]);
 
 const run = promisify(execFile);
 let toy: ToyDataset;
@@ -50,8 +52,29 @@ describe('command line', () => {
 
     const malignant = toy.files.find((f) => f.split === 'test' && f.className === 'malignant')!.path;
     const { stdout } = await cli('classify.ts', [malignant]);
-    expect(stdout).toMatch(/malignant p=0\.\d+ risk=(medium|high)/);
+    expect(stdout).toMatch(/malignant p=0\.\d+ risk=(medium|high|uncertain \(refer\)) 90% interval \[0\.\d+, [01]\.\d+\]/);
+    expect(stdout).toMatch(/input check passed \(distance \d+\.\d+, limit \d+\.\d+\)/);
     expect(stdout).toContain('not a diagnosis');
+
+    // --explain writes the heatmap overlay, at the photo's own size.
+    const outDir = path.join(modelsDir, 'heatmaps');
+    const explained = await cli('classify.ts', [malignant, '--explain', outDir, '--json']);
+    const line = JSON.parse(explained.stdout);
+    expect(line.explanation.file).toBe(path.join(outDir, `${path.parse(malignant).name}.heatmap.png`));
+    expect(line.explanation.map.values.every((v: number) => v >= 0 && v <= 1)).toBe(true);
+    expect(line.uncertainty.views).toHaveLength(8);
+    expect(line.guard.status).toBe('passed');
+    const png = fs.readFileSync(line.explanation.file);
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect(png.readUInt32BE(16)).toBe(48); // width
+    expect(png.readUInt32BE(20)).toBe(48); // height
+
+    // A picture that is not a lesion is refused with its reason, and the exit code says so.
+    const blank = path.join(modelsDir, 'blank.png');
+    fs.writeFileSync(blank, Buffer.from(await solidPng()));
+    const refused = await cli('classify.ts', [blank]).catch((e) => e);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/UNSUITABLE_IMAGE \(BLURRY\)/);
   });
 
   it('classify reports each bad file and exits non-zero', async () => {
