@@ -60,13 +60,15 @@ const MAX_ALPHA = 0.8;
 /** The map scaled smoothly to `side` x `side` and coloured, as raw RGBA. */
 async function heatLayer(map: ActivationMap, side: number): Promise<Buffer> {
   const grey = Buffer.from(Uint8Array.from(map.values, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  const scaled = await sharp(grey, { raw: { width: map.width, height: map.height, channels: 1 } })
+  const { data: scaled, info } = await sharp(grey, { raw: { width: map.width, height: map.height, channels: 1 } })
     .resize(side, side, { kernel: 'cubic', fit: 'fill' })
     .raw()
-    .toBuffer();
+    .toBuffer({ resolveWithObject: true });
+  // sharp may hand single-channel data back as sRGB: read the first channel of each pixel.
+  const stride = info.channels;
   const rgba = Buffer.alloc(side * side * 4);
   for (let i = 0; i < side * side; i++) {
-    const v = scaled[i]!;
+    const v = scaled[i * stride]!;
     const [r, g, b] = COLOURS[v]!;
     const t = v / 255;
     const alpha = t < MIN_VISIBLE ? 0 : MAX_ALPHA * ((t - MIN_VISIBLE) / (1 - MIN_VISIBLE)) ** 0.7;
