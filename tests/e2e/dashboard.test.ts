@@ -3,6 +3,7 @@
 // find and promote the new version, be told when the admin token is missing, and fit a phone.
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import {
@@ -10,7 +11,6 @@ import {
   CHROMIUM_PATH,
   ensureDashboardBuilt,
   launchChromium,
-  lesionPhoto,
   openPage,
   screenshot,
   startDashboardServer,
@@ -19,6 +19,9 @@ import {
 } from './dashboard-harness.js';
 
 const hasChromium = fs.existsSync(CHROMIUM_PATH);
+
+/** A toy test lesion: in the distribution of the toy model these tests train. */
+const toyLesion = (toy: DashboardServer['toy']) => toy.files.find((f) => f.split === 'test' && f.className === 'malignant')!.path;
 if (!hasChromium) {
   console.warn(`dashboard e2e tests skipped: ${CHROMIUM_PATH} is absent (install it with: apt-get install -y chromium)`);
 }
@@ -79,7 +82,7 @@ describe.skipIf(!hasChromium)(`the dashboard in ${CHROMIUM_PATH}`, () => {
     await server?.close();
   });
 
-  it('shows the service overview and classifies a lesion photo with its probability against the threshold', async () => {
+  it('shows the service overview and classifies a lesion photo with its probability, interval and heatmap', async () => {
     const { page } = await open('/');
     const overview = page.getByRole('region', { name: 'Service overview' });
     await expect.poll(() => overview.locator('[data-overview="readiness"]').innerText()).toContain('Ready');
@@ -87,12 +90,12 @@ describe.skipIf(!hasChromium)(`the dashboard in ${CHROMIUM_PATH}`, () => {
     await expect.poll(() => overview.locator('[data-overview="dataset"]').innerText()).toMatch(/train 48[\s\S]*test 16/);
     expect(await overview.locator('[data-overview="backend"]').innerText()).toContain('wasm');
 
-    const photo = lesionPhoto(server.toy);
-    await page.locator('input[type="file"]').setInputFiles(photo);
+    // A photo like the ones this toy model was trained on (its input guard refuses real dermoscopy).
+    await page.locator('input[type="file"]').setInputFiles(toyLesion(server.toy));
     const card = page.locator('article.result').first();
     await card.locator('.result__verdict').waitFor({ timeout: 30_000 });
     expect(await card.locator('.result__label').innerText()).toMatch(/^Screen (positive|negative): (benign|malignant)$/);
-    expect(await card.getByText(/^(Low|Medium|High) risk$/).count()).toBe(1);
+    expect(await card.getByText(/^((Low|Medium|High) risk|Uncertain — refer)$/).count()).toBe(1);
     const meter = card.getByRole('meter', { name: 'Probability malignant' });
     const value = Number(await meter.getAttribute('aria-valuenow'));
     expect(value).toBeGreaterThanOrEqual(0);
@@ -101,8 +104,40 @@ describe.skipIf(!hasChromium)(`the dashboard in ${CHROMIUM_PATH}`, () => {
     const facts = await card.locator('.result__facts').innerText();
     expect(facts).toMatch(/Model\s+v1/i);
     expect(facts).toMatch(/Inference\s+[\d.]+ ms/i);
+    expect(facts).toMatch(/90% interval\s+\d+\.\d%–\d+\.\d%/i);
+    expect(facts).toMatch(/Input check\s+Passed/i);
+    expect(await card.locator('[data-interval]').count()).toBe(1);
     expect(await card.getByRole('note').innerText()).toContain('Screening aid only, not a diagnosis');
+
+    // The heatmap lies over the photo, loaded, at the photo's aspect ratio; the slider fades it.
+    const heatmap = card.locator('img[data-heatmap]');
+    await heatmap.waitFor();
+    const natural = () => heatmap.evaluate((img) => [(img as unknown as { naturalWidth: number }).naturalWidth, (img as unknown as { naturalHeight: number }).naturalHeight]);
+    await expect.poll(natural).toEqual([48, 48]);
+    expect(await heatmap.getAttribute('alt')).toMatch(/^Heatmap of where the model found evidence for (benign|malignant)$/);
+    const slider = card.getByRole('slider', { name: 'Heatmap opacity' });
+    expect(await heatmap.getAttribute('style')).toMatch(/opacity: 0\.7\b/);
+    await slider.fill('0.25');
+    await expect.poll(() => heatmap.getAttribute('style')).toMatch(/opacity: 0\.25\b/);
+    const [photoBox, heatBox] = await Promise.all([card.locator('.heatmap__photo').boundingBox(), heatmap.boundingBox()]);
+    expect(heatBox).toEqual(photoBox);
     await screenshot(page, 'classify');
+  });
+
+  it('shows why an unsuitable picture is refused, with no probability', async () => {
+    const { page } = await open('/');
+    const blank = await sharp({ create: { width: 200, height: 150, channels: 3, background: { r: 214, g: 170, b: 150 } } }).png().toBuffer();
+    await page.locator('input[type="file"]').setInputFiles([{ name: 'wall.png', mimeType: 'image/png', buffer: blank }]);
+    const card = page.getByRole('article', { name: 'Result for wall.png' });
+    const alert = card.getByRole('alert');
+    await alert.waitFor({ timeout: 30_000 });
+    const text = await alert.innerText();
+    expect(text).toContain('Too blurred to judge');
+    expect(text).toContain('BLURRY');
+    expect(text).toMatch(/Retake the photo/);
+    expect(await alert.getAttribute('data-code')).toBe('UNSUITABLE_IMAGE');
+    expect(await card.getByRole('meter').count()).toBe(0);
+    await screenshot(page, 'classify-unsuitable');
   });
 
   it("shows the API's error next to a non-image file while the other files still get results", async () => {
@@ -250,7 +285,7 @@ describe.skipIf(!hasChromium)(`the dashboard in ${CHROMIUM_PATH}`, () => {
 
   it('fits a phone screen without horizontal scrolling on every page', async () => {
     const { page } = await open('/', PHONE);
-    await page.locator('input[type="file"]').setInputFiles(lesionPhoto(server.toy));
+    await page.locator('input[type="file"]').setInputFiles(toyLesion(server.toy));
     await page.locator('article.result .result__verdict').waitFor({ timeout: 30_000 });
     for (const [route, name] of [
       ['/', 'phone-classify'],

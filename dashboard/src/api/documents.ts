@@ -114,9 +114,9 @@ export const DELETE_MODEL = gql<{ deleteModel: Pick<ModelList, 'active'> }, { ve
   }
 `;
 
-export const CLASSIFY_IMAGE = gql<{ classify: Prediction }, { image: File }>`
-  mutation ClassifyImage($image: Upload!) {
-    classify(image: $image) {
+export const CLASSIFY_IMAGE = gql<{ classify: Prediction }, { image: File; explain: boolean }>`
+  mutation ClassifyImage($image: Upload!, $explain: Boolean) {
+    classify(image: $image, explain: $explain) {
       fileName
       probability
       label
@@ -130,6 +130,9 @@ export const CLASSIFY_IMAGE = gql<{ classify: Prediction }, { image: File }>`
       disclaimer
       input { width height format }
       predictionId
+      interval { lower upper level }
+      inputCheck { status note }
+      explanation { method explainedClass heatmapPng width height }
     }
   }
 `;

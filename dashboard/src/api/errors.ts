@@ -16,6 +16,7 @@ const TITLES: Record<string, string> = {
   UNAUTHENTICATED: 'Admin token needed',
   FORBIDDEN: 'Not allowed with this token',
   MODEL_NOT_READY: 'No model is serving yet',
+  UNSUITABLE_IMAGE: 'Not suitable for screening',
   TRAINING_IN_PROGRESS: 'A training run is already in progress',
   PAYLOAD_TOO_LARGE: 'File too large',
   TOO_MANY_FILES: 'Too many files',
@@ -41,6 +42,12 @@ const REASON_TITLES: Record<string, string> = {
   TRUNCATED_IMAGE: 'Damaged or incomplete image',
   IMAGE_TOO_LARGE: 'Image too large',
   IMAGE_TOO_SMALL: 'Image too small',
+  LOW_RESOLUTION: 'Resolution too low to judge',
+  BLURRY: 'Too blurred to judge',
+  NOISY: 'Too noisy or textured to judge',
+  OVEREXPOSED: 'Over-exposed photo',
+  UNDEREXPOSED: 'Under-exposed photo',
+  NOT_A_LESION: 'Does not look like a skin-lesion photo',
   BAD_TRAINING_INPUT: 'Check the training settings',
   BAD_LABEL: 'Unusable class name',
   TOO_MANY_CLASSES: 'Training needs exactly two classes',
@@ -51,6 +58,7 @@ const REASON_TITLES: Record<string, string> = {
 const HINTS: Record<string, string> = {
   UNAUTHENTICATED: 'Enter the admin token in the page header ("Admin token"), then try again.',
   MODEL_NOT_READY: 'Train a model on the Training page, or promote a saved version on the Models page.',
+  UNSUITABLE_IMAGE: 'No probability was given for it. Retake the photo: the lesion close up (ideally through a dermoscope), in focus and evenly lit.',
   TRAINING_IN_PROGRESS: 'Wait for it to finish or cancel it on the Training page.',
   MODEL_ACTIVE: 'Promote another version first.',
 };

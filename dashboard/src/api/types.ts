@@ -1,6 +1,6 @@
 // Shapes of the API results the dashboard selects (see schema.graphql at the repository root).
 
-export type RiskBand = 'LOW' | 'MEDIUM' | 'HIGH';
+export type RiskBand = 'LOW' | 'MEDIUM' | 'HIGH' | 'UNCERTAIN';
 export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'INTERRUPTED';
 export type RunTrigger = 'API' | 'CLI' | 'STARTUP';
 export type ProgressKind = 'QUEUED' | 'STAGE' | 'DATA' | 'BATCH' | 'EPOCH' | 'FINISHED';
@@ -152,6 +152,31 @@ export interface Prediction {
   input: ImageInfo;
   /** Set when the server kept the image so the result can be corrected. */
   predictionId: string | null;
+  interval: ProbabilityInterval;
+  inputCheck: InputCheck;
+  /** Only when asked for with explain: true. */
+  explanation: Explanation | null;
+}
+
+/** The spread of the probability over the image's flips and quarter turns. */
+export interface ProbabilityInterval {
+  lower: number;
+  upper: number;
+  level: number;
+}
+
+export interface InputCheck {
+  status: 'PASSED' | 'OFF';
+  note: string | null;
+}
+
+export interface Explanation {
+  method: string;
+  explainedClass: string;
+  /** PNG data URL of the heatmap alone, at the image's aspect ratio. */
+  heatmapPng: string;
+  width: number;
+  height: number;
 }
 
 export interface TrainingEpoch {

@@ -26,7 +26,7 @@ let queue: Promise<void> = Promise.resolve();
 async function screen(image: ScreenedImage): Promise<void> {
   if (!images.value.includes(image)) return; // removed while waiting
   image.state = 'screening';
-  const result = await graphqlClient.mutation(CLASSIFY_IMAGE, { image: image.file }, { requestPolicy: 'network-only' }).toPromise();
+  const result = await graphqlClient.mutation(CLASSIFY_IMAGE, { image: image.file, explain: true }, { requestPolicy: 'network-only' }).toPromise();
   const prediction = result.data?.classify;
   if (prediction) {
     image.prediction = prediction;
