@@ -38,7 +38,9 @@ describe('measureQuality', () => {
 
       expect(blurred.sharpness).toBeLessThan(sharpLesion.sharpness - 1);
       expect(noise.texture).toBeGreaterThan(5 * sharpLesion.texture);
-      expect(white).toMatchObject({ highlights: 1, shadows: 0, brightness: 255, sharpness: 0, texture: 0 });
+      expect(noise.smoothness).toBeLessThan(0.3);
+      expect(sharpLesion.smoothness).toBeGreaterThan(0.5); // the toy pictures carry pixel noise of their own
+      expect(white).toMatchObject({ highlights: 1, shadows: 0, brightness: 255, sharpness: 0, texture: 0, smoothness: 1 });
       expect(black).toMatchObject({ highlights: 0, shadows: 1, brightness: 0 });
     } finally {
       await toy.cleanup();
@@ -46,11 +48,12 @@ describe('measureQuality', () => {
   });
 
   it('fitted limits pass the images they were fitted on and name the problem of each bad one', () => {
-    const typical = { sharpness: 2.5, texture: 6, highlights: 0.01, shadows: 0.02, brightness: 150 };
+    const typical = { sharpness: 2.5, texture: 6, smoothness: 0.95, highlights: 0.01, shadows: 0.02, brightness: 150 };
     const rng = createRng(3);
     const measures = Array.from({ length: 400 }, () => ({
       sharpness: typical.sharpness + rng.uniform(-0.4, 0.4),
       texture: typical.texture + rng.uniform(-2, 2),
+      smoothness: typical.smoothness + rng.uniform(-0.2, 0.04),
       highlights: rng.uniform(0, 0.03),
       shadows: rng.uniform(0, 0.05),
       brightness: typical.brightness + rng.uniform(-30, 30),
@@ -59,6 +62,7 @@ describe('measureQuality', () => {
     expect(measures.filter((m) => checkQuality(m, limits) !== null)).toEqual([]);
     expect(checkQuality({ ...typical, sharpness: 0.5 }, limits)?.problem).toBe('BLURRY');
     expect(checkQuality({ ...typical, texture: 40 }, limits)?.problem).toBe('NOISY');
+    expect(checkQuality({ ...typical, smoothness: 0.2 }, limits)?.problem).toBe('NOISY');
     expect(checkQuality({ ...typical, highlights: 0.5 }, limits)?.problem).toBe('OVEREXPOSED');
     expect(checkQuality({ ...typical, brightness: 250 }, limits)?.problem).toBe('OVEREXPOSED');
     expect(checkQuality({ ...typical, shadows: 0.6 }, limits)?.problem).toBe('UNDEREXPOSED');

@@ -41,6 +41,9 @@ export class InputCheck {
   @Field(() => Float, { description: 'Median absolute Laplacian of the model input: high = noise, grain or print.' })
   texture!: number;
 
+  @Field(() => Float, { description: "Correlation of each pixel's luminance with its neighbours': low = noise." })
+  smoothness!: number;
+
   @Field(() => Float, { description: 'Share of blown-out white pixels.' })
   highlights!: number;
 
@@ -60,6 +63,7 @@ export class InputCheck {
       maxAppearanceDistance: g.maxAppearanceDistance,
       sharpness: g.quality.sharpness,
       texture: g.quality.texture,
+      smoothness: g.quality.smoothness,
       highlights: g.quality.highlights,
       shadows: g.quality.shadows,
       brightness: g.quality.brightness,

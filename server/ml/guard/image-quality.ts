@@ -11,6 +11,12 @@ export interface QualityMeasures {
    * noise, grain and printed text are not.
    */
   texture: number;
+  /**
+   * Correlation of each pixel's luminance with its right and lower neighbours'. Photos of skin are
+   * smooth at the scale of a pixel (about 0.95); noise is not (about 0.1), however much resizing
+   * has already averaged it.
+   */
+  smoothness: number;
   /** Share of pixels with luminance >= 250 (blown highlights). */
   highlights: number;
   /** Share of pixels with luminance <= 5 (crushed shadows). */
@@ -22,6 +28,7 @@ export interface QualityMeasures {
 export interface QualityLimits {
   minSharpness: number;
   maxTexture: number;
+  minSmoothness: number;
   maxHighlights: number;
   maxShadows: number;
   minBrightness: number;
@@ -74,7 +81,31 @@ export function measureQuality(pixels: Uint8Array, size: number): QualityMeasure
   const mean = count > 0 ? sum / count : 0;
   const variance = count > 0 ? Math.max(0, sumSquares / count - mean * mean) : 0;
   const texture = count > 0 ? quantile(magnitudes.sort(), 0.5) : 0;
-  return { sharpness: Math.log10(1 + variance), texture, highlights: highlights / y.length, shadows: shadows / y.length, brightness: total / y.length };
+  const brightness = total / y.length;
+  return { sharpness: Math.log10(1 + variance), texture, smoothness: neighbourCorrelation(y, size, brightness), highlights: highlights / y.length, shadows: shadows / y.length, brightness };
+}
+
+/** Lag-one autocorrelation of `y` over horizontal and vertical neighbours; 1 for a flat picture. */
+function neighbourCorrelation(y: Float32Array, size: number, mean: number): number {
+  let products = 0;
+  let pairs = 0;
+  let squares = 0;
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      const d = y[r * size + c]! - mean;
+      squares += d * d;
+      if (c + 1 < size) {
+        products += d * (y[r * size + c + 1]! - mean);
+        pairs++;
+      }
+      if (r + 1 < size) {
+        products += d * (y[(r + 1) * size + c]! - mean);
+        pairs++;
+      }
+    }
+  }
+  const variance = squares / y.length;
+  return variance > 1e-9 && pairs > 0 ? products / pairs / variance : 1;
 }
 
 /** The value below which a share `q` of the sorted values lies (linear interpolation). */
@@ -93,13 +124,15 @@ export interface QualityFitOptions {
   sharpnessMargin: number;
   /** The texture limit is the tail quantile times this. */
   textureFactor: number;
+  /** Subtracted from the tail quantile of smoothness. */
+  smoothnessMargin: number;
   /** Added to the clipped-pixel shares. */
   clippingMargin: number;
   /** Added beyond the brightness quantiles (0..255). */
   brightnessMargin: number;
 }
 
-export const defaultQualityFit: QualityFitOptions = { tail: 0.005, sharpnessMargin: 0.6, textureFactor: 1.3, clippingMargin: 0.1, brightnessMargin: 30 };
+export const defaultQualityFit: QualityFitOptions = { tail: 0.005, sharpnessMargin: 0.6, textureFactor: 1.3, smoothnessMargin: 0.2, clippingMargin: 0.1, brightnessMargin: 30 };
 
 /**
  * Limits that the training images themselves pass with room to spare: each is a tail quantile of
@@ -114,6 +147,7 @@ export function fitQualityLimits(measures: QualityMeasures[], options: QualityFi
   return {
     minSharpness: quantile(sharpness, tail) - options.sharpnessMargin,
     maxTexture: quantile(sortedBy('texture'), 1 - tail) * options.textureFactor,
+    minSmoothness: quantile(sortedBy('smoothness'), tail) - options.smoothnessMargin,
     maxHighlights: Math.min(1, quantile(sortedBy('highlights'), 1 - tail) + options.clippingMargin),
     maxShadows: Math.min(1, quantile(sortedBy('shadows'), 1 - tail) + options.clippingMargin),
     minBrightness: quantile(brightness, tail) - options.brightnessMargin,
@@ -139,6 +173,12 @@ export function checkQuality(m: QualityMeasures, limits: QualityLimits): Quality
   }
   if (m.sharpness < limits.minSharpness) {
     return { problem: 'BLURRY', message: `the image is too blurred or featureless to judge (sharpness ${m.sharpness.toFixed(2)}, minimum ${limits.minSharpness.toFixed(2)})` };
+  }
+  if (m.smoothness < limits.minSmoothness) {
+    return {
+      problem: 'NOISY',
+      message: `the image is dominated by noise or grain: neighbouring pixels hardly agree (smoothness ${m.smoothness.toFixed(2)}, minimum ${limits.minSmoothness.toFixed(2)})`,
+    };
   }
   if (m.texture > limits.maxTexture) {
     return {
