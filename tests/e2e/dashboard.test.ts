@@ -179,7 +179,7 @@ describe.skipIf(!hasChromium)(`the dashboard in ${CHROMIUM_PATH}`, () => {
 
     // Defaults come from the schema's TrainingInput.
     expect(await page.getByLabel('Epochs', { exact: true }).inputValue()).toBe('12');
-    expect(await page.getByLabel('Image size (px)', { exact: true }).inputValue()).toBe('64');
+    expect(await page.getByLabel('Image size (px)', { exact: true }).inputValue()).toBe('96');
     await page.getByLabel('Epochs', { exact: true }).fill('3');
     await page.getByLabel('Image size (px)', { exact: true }).fill('32');
     await page.getByLabel('Batch size', { exact: true }).fill('4');
