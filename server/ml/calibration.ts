@@ -55,7 +55,9 @@ export function fitTemperature(labels: ArrayLike<number>, views: ArrayLike<numbe
   let positives = 0;
   for (let i = 0; i < labels.length; i++) positives += labels[i] ? 1 : 0;
   if (positives === 0 || positives === labels.length) throw new RangeError('fitting a temperature needs both classes');
-  const minT = options.minTemperature ?? 0.05;
+  // Below 0.2 a temperature would multiply logits by more than 5: no trained network here is
+  // that underconfident, and the fit only goes there on (nearly) separable validation sets.
+  const minT = options.minTemperature ?? 0.2;
   const maxT = options.maxTemperature ?? 20;
   const loss = (logT: number) => calibratedNll(labels, views, Math.exp(logT));
   const invPhi = (Math.sqrt(5) - 1) / 2;

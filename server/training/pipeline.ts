@@ -10,7 +10,7 @@ import { predictViewScores } from '../ml/predict.js';
 import { combineViews, fitTemperature } from '../ml/calibration.js';
 import { singleView, testTimeViews } from '../ml/tta.js';
 import { defaultTrainingParams } from '../ml/types.js';
-import { chooseThreshold, evaluateScores } from '../ml/metrics.js';
+import { chooseThreshold, evaluateScores, rocAuc } from '../ml/metrics.js';
 import { tryFitInputGuard } from '../ml/guard/fit-guard.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import type { EvaluationMetrics, ModelMetadata } from '../ml/types.js';
@@ -97,7 +97,10 @@ async function trainAndSave(
     const thresholdSet = hasValidation ? validation : train;
     const views = params.testTimeAugmentation ? testTimeViews : singleView;
     const thresholdViews = predictViewScores(model, thresholdSet, params.batchSize, views);
-    const temperature = params.calibrate && hasValidation ? fitTemperature(validation.labels, thresholdViews) : 1;
+    // A validation set the model separates perfectly gives no finite fit (the likelihood keeps
+    // rising as T -> 0): sharpening on no observed error would only make the scores overconfident.
+    const separable = hasValidation && rocAuc(validation.labels, combineViews(thresholdViews)) === 1;
+    const temperature = params.calibrate && hasValidation && !separable ? fitTemperature(validation.labels, thresholdViews) : 1;
     const thresholdScores = combineViews(thresholdViews, temperature);
     const threshold = chooseThreshold(thresholdSet.labels, thresholdScores, { targetSensitivity: params.targetSensitivity });
     const metrics: { validation?: EvaluationMetrics; test?: EvaluationMetrics } = {};
