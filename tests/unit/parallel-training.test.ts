@@ -126,7 +126,8 @@ describe('DataParallelEngine', () => {
     const variables = reference.trainableWeights.map((w) => w.read() as tf.Variable);
     const single = new SingleThreadEngine(reference, { learningRate: p.learningRate, classWeights });
     const model = buildModel(p.architecture, { imageSize: SIZE, seed: p.seed });
-    const engine = await DataParallelEngine.start(model, { ...p, classWeights, maxBatch: p.batchSize, threads });
+    // Plain Adam and hard targets on both sides: the reference below uses neither decay nor smoothing.
+    const engine = await DataParallelEngine.start(model, { ...p, weightDecay: 0, labelSmoothing: 0, classWeights, maxBatch: p.batchSize, threads });
     try {
       // Two steps: the second one also checks Adam's moments and bias correction.
       for (const batch of batches) {
