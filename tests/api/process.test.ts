@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../server/paths.js';
 import { RunStore } from '../../server/store/run-store.js';
+import { defaultTrainingParams } from '../../server/ml/types.js';
 import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 import { ADMIN_TOKEN, gql, tempDir } from './helpers.js';
 
@@ -66,7 +67,7 @@ describe('the server process', () => {
 
     const { data } = await gql(url, '{ modelStatus { ready trainingInProgress activeRunId } trainingRuns { id status trigger params { epochs } } }');
     expect(data!.modelStatus).toEqual({ ready: false, trainingInProgress: true, activeRunId: 'run-1' });
-    expect(data!.trainingRuns).toEqual([{ id: 'run-1', status: 'RUNNING', trigger: 'STARTUP', params: { epochs: 10 } }]);
+    expect(data!.trainingRuns).toEqual([{ id: 'run-1', status: 'RUNNING', trigger: 'STARTUP', params: { epochs: defaultTrainingParams.epochs } }]);
 
     child.kill('SIGTERM');
     const code = await exited;
