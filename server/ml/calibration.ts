@@ -2,6 +2,7 @@
 // probability p into sigmoid(logit(p) / T). It keeps every ranking (AUC, the ROC curve) and
 // fixes over- or under-confidence, which class weighting and label smoothing both introduce.
 import { PROBABILITY_EPSILON } from './loss.js';
+import { minimizeUnimodal } from './metrics.js';
 
 /** log(p / (1 - p)), with p kept away from 0 and 1 so saturated outputs stay finite. */
 export function logit(p: number): number {
@@ -59,28 +60,5 @@ export function fitTemperature(labels: ArrayLike<number>, views: ArrayLike<numbe
   // that underconfident, and the fit only goes there on (nearly) separable validation sets.
   const minT = options.minTemperature ?? 0.2;
   const maxT = options.maxTemperature ?? 20;
-  const loss = (logT: number) => calibratedNll(labels, views, Math.exp(logT));
-  const invPhi = (Math.sqrt(5) - 1) / 2;
-  let a = Math.log(minT);
-  let b = Math.log(maxT);
-  let c = b - invPhi * (b - a);
-  let d = a + invPhi * (b - a);
-  let fc = loss(c);
-  let fd = loss(d);
-  while (b - a > 1e-5) {
-    if (fc <= fd) {
-      b = d;
-      d = c;
-      fd = fc;
-      c = b - invPhi * (b - a);
-      fc = loss(c);
-    } else {
-      a = c;
-      c = d;
-      fc = fd;
-      d = a + invPhi * (b - a);
-      fd = loss(d);
-    }
-  }
-  return Math.exp((a + b) / 2);
+  return Math.exp(minimizeUnimodal((logT) => calibratedNll(labels, views, Math.exp(logT)), Math.log(minT), Math.log(maxT), 1e-5));
 }

@@ -324,30 +324,35 @@ export function fitTemperature(labels: Labels, logits: ArrayLike<number>, option
   const maxT = options.maxTemperature ?? 100;
   if (!(minT > 0 && maxT > minT)) throw new MetricsError('INVALID_ARGUMENT', `need 0 < minTemperature < maxTemperature, got ${minT}, ${maxT}`);
 
-  const loss = (logT: number) => temperatureNll(labels, logits, Math.exp(logT));
+  const logT = minimizeUnimodal((x) => temperatureNll(labels, logits, Math.exp(x)), Math.log(minT), Math.log(maxT), 1e-7);
+  return Math.exp(logT);
+}
+
+/** Where a unimodal function is lowest in [lo, hi], to within `tolerance`, by golden-section search. */
+export function minimizeUnimodal(f: (x: number) => number, lo: number, hi: number, tolerance: number): number {
   const invPhi = (Math.sqrt(5) - 1) / 2;
-  let a = Math.log(minT);
-  let b = Math.log(maxT);
+  let a = lo;
+  let b = hi;
   let c = b - invPhi * (b - a);
   let d = a + invPhi * (b - a);
-  let fc = loss(c);
-  let fd = loss(d);
-  while (b - a > 1e-7) {
+  let fc = f(c);
+  let fd = f(d);
+  while (b - a > tolerance) {
     if (fc <= fd) {
       b = d;
       d = c;
       fd = fc;
       c = b - invPhi * (b - a);
-      fc = loss(c);
+      fc = f(c);
     } else {
       a = c;
       c = d;
       fc = fd;
       d = a + invPhi * (b - a);
-      fd = loss(d);
+      fd = f(d);
     }
   }
-  return Math.exp((a + b) / 2);
+  return (a + b) / 2;
 }
 
 /** Calibrated probabilities sigmoid(logit / temperature). */
