@@ -1,16 +1,11 @@
-// Start-up: settings -> backend -> models -> run store -> training -> HTTP server, then a first
+// Start-up: settings -> models (their inference thread picks the backend) -> run store -> training -> HTTP server, then a first
 // training run when there is no model yet but there are images to learn from.
 import 'reflect-metadata';
 import { loadConfig } from './config.js';
 import { consoleLogger as log } from './http/logger.js';
-import { initBackend } from './ml/backend.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  // The WASM backend compiles and starts its threads off the main thread while the HTTP and
-  // GraphQL modules load (startApp awaits the same, idempotent initialisation).
-  const backend = initBackend({ preferred: config.backend, threads: config.threads });
-  backend.catch(() => undefined); // startApp reports a failure
   const { startApp } = await import('./http/app.js');
   const app = await startApp(config, { log });
 

@@ -1,7 +1,7 @@
-// The whole service wired together: backend, model registry and service, run store, training,
+// The whole service wired together: model registry and service (its inference thread picks the backend), run store, training,
 // and the HTTP server. Used by server/index.ts and by the API tests, so both run the same thing.
 import type { Config } from '../config.js';
-import { describeBackend, initBackend } from '../ml/backend.js';
+import { describeBackend } from '../ml/backend.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { summarizeDataset } from '../services/dataset-summary.js';
 import { DatasetService } from '../services/dataset-service.js';
@@ -26,13 +26,18 @@ export interface RunningApp {
 
 export async function startApp(config: Config, options: { log?: Logger } = {}): Promise<RunningApp> {
   const log = options.log ?? consoleLogger;
-  const backend = await initBackend({ preferred: config.backend, threads: config.threads });
-  log.info(`tfjs backend: ${describeBackend(backend)}`);
-
   const imageLimits = { maxPixels: config.maxImagePixels, minSide: config.minImageSide };
   const registry = await ModelRegistry.open(config.modelsDir);
   const batching = { maxBatch: config.classifyMaxBatch, maxDelayMs: config.classifyMaxDelayMs, maxPending: config.classifyMaxPending };
-  const models = new ModelService({ registry, imageLimits, batching, screening: { maxSpread: config.uncertainMaxSpread } });
+  const backendOptions = { preferred: config.backend, threads: config.threads };
+  const models = new ModelService({
+    registry,
+    backend: backendOptions,
+    imageLimits,
+    batching,
+    screening: { maxSpread: config.uncertainMaxSpread },
+    onInferenceRestart: (message) => log.error(message),
+  });
   // In the background: the server answers (MODEL_NOT_READY, /readyz 503) while the model loads.
   const modelLoaded = models.start().then(() => {
     const status = models.status();
@@ -51,7 +56,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     models,
     dataDir: config.datasetsDir,
     modelsDir: config.modelsDir,
-    backend: { preferred: config.backend, threads: config.threads },
+    backend: backendOptions,
     imageLimits,
     publish: progressPublisher(pubSub),
   });
@@ -73,6 +78,18 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     retentionHours: config.keptImageHours,
     limits: imageLimits,
   });
+  // The inference thread has been starting its backend since the service was created.
+  let backend;
+  try {
+    backend = await models.backend();
+  } catch (error) {
+    await modelLoaded;
+    await models.close();
+    runs.close();
+    records.close();
+    throw error;
+  }
+  log.info(`tfjs backend (inference thread): ${describeBackend(backend)}`);
   const services: AppServices = { models, training, runs, backend, pubSub, dataset: () => summarizeDataset(config.datasetsDir), datasets, feedback };
 
   let server: RunningServer;
@@ -90,7 +107,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     await server.close();
     await training.shutdown();
     await modelLoaded;
-    models.dispose();
+    await models.close();
     runs.close();
     records.close();
   };

@@ -21,6 +21,23 @@ export interface Classification {
   disclaimer: string;
 }
 
+export type Description = Pick<Classification, 'probability' | 'label' | 'positive' | 'riskBand' | 'threshold' | 'modelVersion' | 'disclaimer'>;
+
+/** The label and risk band of a probability at the version's stored threshold (needs no model). */
+export function describeProbability(metadata: Pick<ModelMetadata, 'threshold' | 'classNames' | 'version'>, probability: number): Description {
+  const { threshold, classNames, version } = metadata;
+  const positive = probability >= threshold;
+  return {
+    probability,
+    label: positive ? classNames[1] : classNames[0],
+    positive,
+    riskBand: riskBand(probability, threshold),
+    threshold,
+    modelVersion: version,
+    disclaimer: DISCLAIMER,
+  };
+}
+
 /** How a stored version scores an image: its test-time views and calibration temperature. */
 export function scoringOf(metadata: ModelMetadata): Required<Scoring> {
   const views = metadata.testTimeViews?.filter(isTestTimeView) ?? [];
@@ -58,18 +75,8 @@ export class Classifier {
     return predictScores(this.model, images, batchSize, this.scoring);
   }
 
-  describe(probability: number): Pick<Classification, 'probability' | 'label' | 'positive' | 'riskBand' | 'threshold' | 'modelVersion' | 'disclaimer'> {
-    const { threshold, classNames, version } = this.metadata;
-    const positive = probability >= threshold;
-    return {
-      probability,
-      label: positive ? classNames[1] : classNames[0],
-      positive,
-      riskBand: riskBand(probability, threshold),
-      threshold,
-      modelVersion: version,
-      disclaimer: DISCLAIMER,
-    };
+  describe(probability: number): Description {
+    return describeProbability(this.metadata, probability);
   }
 
   async classify(image: Buffer): Promise<Classification> {

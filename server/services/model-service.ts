@@ -1,13 +1,17 @@
 // The active model version as a service: loads it in the background, answers classifications,
 // and swaps it atomically on promote/rollback so requests never see a half-loaded model.
-import { Classifier } from '../ml/classifier.js';
-import { Screener, type Assessment, type Screening, type ScreeningOptions, type ScreeningSettings } from '../ml/screening.js';
+// Forward passes run in the inference thread; this thread decodes (sharp works off the event
+// loop), runs the guard's cheap checks, batches, and draws heatmaps, so it stays free to answer.
+import type { BackendInfo, BackendOptions } from '../ml/backend.js';
+import { renderExplanation, type Explanation } from '../ml/explain/explanation.js';
+import { ScreeningRules, type Assessment, type InspectedImage, type Screening, type ScreeningOptions, type ScreeningSettings } from '../ml/screening.js';
 import { decodeImage, type DecodedImage, type ImageLimits } from '../ml/preprocess.js';
 import type { ModelMetadata } from '../ml/types.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
+import { InferenceThread } from '../inference/inference-thread.js';
+import type { InferenceMemory } from '../inference/inference-protocol.js';
 import { ClassifyBatcher, type BatcherStats, type BatchingOptions } from './classify-batcher.js';
 import { ServiceError } from './service-error.js';
-
 export interface ModelServiceStatus {
   ready: boolean;
   /** Why no model serves (still loading, none trained, damaged), null when ready. */
@@ -30,39 +34,50 @@ function errorOf(reason: unknown): { code: string; reason?: string; message: str
   };
 }
 
+/** A version loaded in the inference thread, freed there once retired and no request uses it. */
+interface ServedModel {
+  metadata: ModelMetadata;
+  rules: ScreeningRules;
+  users: number;
+  retired: boolean;
+}
+
+export interface ModelServiceOptions {
+  registry: ModelRegistry;
+  backend?: BackendOptions;
+  imageLimits?: Partial<ImageLimits>;
+  batching?: Partial<BatchingOptions>;
+  screening?: Partial<ScreeningSettings>;
+  /** Told when the inference thread died and was replaced. */
+  onInferenceRestart?: (message: string) => void;
+}
+
 export class ModelService {
   private readonly registry: ModelRegistry;
   private readonly imageLimits: Partial<ImageLimits>;
-  private classifier: Classifier | null = null;
+  private served: ServedModel | null = null;
   private reason: string | null = 'the model is loading';
   private reloading: Promise<void> = Promise.resolve();
-  private readonly batcher: ClassifyBatcher<Classifier>;
+  private readonly inference: InferenceThread;
+  private readonly batcher: ClassifyBatcher<ServedModel, Assessment>;
   private readonly screeningSettings: Partial<ScreeningSettings>;
-  private readonly screeners = new WeakMap<Classifier, Screener>();
-  // The batched pass computes more than the probability (every test-time view, the embedding
-  // distance); each image's full assessment waits here, keyed by its pixels, until its request takes it.
-  private readonly assessments = new WeakMap<Uint8Array, Assessment>();
 
-  constructor(options: { registry: ModelRegistry; imageLimits?: Partial<ImageLimits>; batching?: Partial<BatchingOptions>; screening?: Partial<ScreeningSettings> }) {
+  constructor(options: ModelServiceOptions) {
     this.registry = options.registry;
     this.imageLimits = options.imageLimits ?? {};
     this.screeningSettings = options.screening ?? {};
-    this.batcher = new ClassifyBatcher((classifier, images) => this.assessBatch(classifier, images), options.batching);
+    this.inference = new InferenceThread({
+      modelsDir: this.registry.root,
+      backend: options.backend ?? {},
+      screening: this.screeningSettings,
+      onRestart: options.onInferenceRestart,
+    });
+    this.batcher = new ClassifyBatcher((served, images) => this.inference.assess(served.metadata.version, images), options.batching);
   }
 
-  private screenerOf(classifier: Classifier): Screener {
-    let screener = this.screeners.get(classifier);
-    if (!screener) {
-      screener = new Screener(classifier, this.screeningSettings);
-      this.screeners.set(classifier, screener);
-    }
-    return screener;
-  }
-
-  private assessBatch(classifier: Classifier, images: Uint8Array[]): number[] {
-    const assessed = this.screenerOf(classifier).assess(images);
-    images.forEach((pixels, k) => this.assessments.set(pixels, assessed[k]!));
-    return assessed.map((a) => a.probability);
+  /** The tfjs backend inference runs on (rejects when none could be initialised). */
+  backend(): Promise<BackendInfo> {
+    return this.inference.backend;
   }
 
   /** Loads and warms the active version. Never throws: `status()` says what went wrong. */
@@ -84,33 +99,42 @@ export class ModelService {
         this.replace(null, activeProblem ?? 'no model has been trained yet');
         return;
       }
-      if (this.classifier?.metadata.version === version) return;
-      const { model, metadata } = await this.registry.load(version);
-      const classifier = new Classifier(model, metadata, this.imageLimits);
-      classifier.warmUp();
-      this.replace(classifier, null);
+      if (this.served?.metadata.version === version) return;
+      const metadata = await this.inference.load(version);
+      this.replace({ metadata, rules: new ScreeningRules(metadata, this.screeningSettings), users: 0, retired: false }, null);
     } catch (error) {
       // Keep serving the previous model if there is one: a bad promotion must not take the service down.
       const message = `cannot load the active model: ${error instanceof Error ? error.message : String(error)}`;
-      if (!this.classifier) this.reason = message;
+      if (!this.served) this.reason = message;
     }
   }
 
-  private replace(next: Classifier | null, reason: string | null): void {
-    const previous = this.classifier;
-    this.classifier = next;
+  private replace(next: ServedModel | null, reason: string | null): void {
+    const previous = this.served;
+    this.served = next;
     this.reason = reason;
-    // Images already decoded for the old model are classified by it; inference is synchronous,
-    // so after this no request can be using it.
-    this.batcher.flush();
-    if (previous && previous !== next) previous.dispose();
+    if (previous && previous !== next) {
+      previous.retired = true;
+      this.release(previous, 0);
+    }
+  }
+
+  /** Requests hold the version they were decoded for until they are answered. */
+  private hold(served: ServedModel): ServedModel {
+    served.users++;
+    return served;
+  }
+
+  private release(served: ServedModel, by = 1): void {
+    served.users -= by;
+    if (served.retired && served.users === 0) this.inference.unload(served.metadata.version);
   }
 
   status(): ModelServiceStatus {
-    const m = this.classifier?.metadata;
+    const m = this.served?.metadata;
     return {
-      ready: this.classifier !== null,
-      reason: this.classifier ? null : this.reason,
+      ready: this.served !== null,
+      reason: this.served ? null : this.reason,
       activeVersion: m?.version ?? null,
       imageSize: m?.imageSize ?? null,
       classNames: m ? [...m.classNames] : null,
@@ -119,20 +143,32 @@ export class ModelService {
     };
   }
 
-  private requireClassifier(): Classifier {
-    if (!this.classifier) throw new ServiceError('MODEL_NOT_READY', `no model is ready: ${this.reason ?? 'unknown reason'}`);
-    return this.classifier;
+  private requireServed(): ServedModel {
+    if (!this.served) throw new ServiceError('MODEL_NOT_READY', `no model is ready: ${this.reason ?? 'unknown reason'}`);
+    return this.served;
   }
 
-  /** Decodes at the current model's size; decodes again if a swap changed the size meanwhile. */
-  private async decodeFor(image: Buffer): Promise<{ classifier: Classifier; decoded: DecodedImage; ms: number }> {
+  /** Decodes at the current model's size; decodes again if a swap changed the size meanwhile. The caller releases the version. */
+  private async decodeFor(image: Buffer): Promise<{ served: ServedModel; decoded: DecodedImage; ms: number }> {
     for (;;) {
-      const size = this.requireClassifier().metadata.imageSize;
+      const size = this.requireServed().metadata.imageSize;
       const started = performance.now();
       const decoded = await decodeImage(image, size, this.imageLimits);
-      const classifier = this.requireClassifier();
-      if (classifier.metadata.imageSize === size) return { classifier, decoded, ms: performance.now() - started };
+      const served = this.requireServed();
+      if (served.metadata.imageSize === size) return { served: this.hold(served), decoded, ms: performance.now() - started };
     }
+  }
+
+  private async explain(served: ServedModel, image: InspectedImage, assessment: Assessment): Promise<Explanation> {
+    const started = performance.now();
+    const map = await this.inference.explain(served.metadata.version, image.decoded.pixels, served.rules.explainedClass(assessment.probability));
+    return renderExplanation(map, image.bytes, image.decoded.original, performance.now() - started, served.rules.settings.heatmapMaxSide);
+  }
+
+  /** The verdict, with the heatmap when asked and the guard let the image through. */
+  private async conclude(served: ServedModel, image: InspectedImage, assessment: Assessment, inferenceMs: number, options: ScreeningOptions): Promise<Screening> {
+    const verdict = served.rules.conclude(image, assessment, inferenceMs, null);
+    return options.explain ? { ...verdict, explanation: await this.explain(served, image, assessment) } : verdict;
   }
 
   /**
@@ -141,13 +177,14 @@ export class ModelService {
    */
   classify(image: Buffer, options: ScreeningOptions = {}): Promise<Screening> {
     return this.batcher.admit(async () => {
-      const { classifier, decoded, ms } = await this.decodeFor(image);
-      const screener = this.screenerOf(classifier);
-      const inspection = screener.inspect(decoded);
-      const { inferenceMs } = await this.batcher.enqueue(classifier, decoded.pixels);
-      const assessment = this.assessments.get(decoded.pixels)!;
-      this.assessments.delete(decoded.pixels);
-      return screener.complete({ decoded, inspection, bytes: image, preprocessMs: ms }, assessment, inferenceMs, options);
+      const { served, decoded, ms } = await this.decodeFor(image);
+      try {
+        const inspected = { decoded, inspection: served.rules.inspect(decoded), bytes: image, preprocessMs: ms };
+        const { result, inferenceMs } = await this.batcher.enqueue(served, decoded.pixels);
+        return await this.conclude(served, inspected, result, inferenceMs, options);
+      } finally {
+        this.release(served);
+      }
     });
   }
 
@@ -155,23 +192,46 @@ export class ModelService {
     return this.batcher.stats();
   }
 
+  /** tfjs memory of the inference thread. */
+  inferenceMemory(): Promise<InferenceMemory> {
+    return this.inference.memory();
+  }
+
+  /** Times the inference thread died and was replaced. */
+  inferenceRestarts(): number {
+    return this.inference.restarts;
+  }
+
+  /** Kills the inference thread as a crash would (fault tests); the next requests get a new one. */
+  crashInferenceForTesting(): Promise<number> {
+    return this.inference.crashForTesting();
+  }
+
   /** Every image decoded concurrently, the good ones classified in one forward pass; bad ones get their error. */
   async classifyMany(images: Buffer[]): Promise<ClassificationOrError[]> {
-    this.requireClassifier();
+    this.requireServed();
     const decoded = await Promise.allSettled(images.map((image) => this.decodeFor(image)));
+    const held = decoded.flatMap((d) => (d.status === 'fulfilled' ? [d.value.served] : []));
+    try {
+      return await this.classifyDecoded(images, decoded);
+    } finally {
+      for (const served of held) this.release(served);
+    }
+  }
+
+  private async classifyDecoded(images: Buffer[], decoded: PromiseSettledResult<{ served: ServedModel; decoded: DecodedImage; ms: number }>[]): Promise<ClassificationOrError[]> {
     const good = decoded.flatMap((d, i) => (d.status === 'fulfilled' ? [{ i, ...d.value }] : []));
     const results = new Array<ClassificationOrError>(images.length);
     decoded.forEach((d, i) => {
       if (d.status === 'rejected') results[i] = { error: errorOf(d.reason) };
     });
     if (good.length === 0) return results;
-    const classifier = this.requireClassifier();
-    const sameSize = good.every((g) => g.decoded.size === classifier.metadata.imageSize);
-    if (!sameSize) return Promise.all(images.map((image) => this.classify(image).catch((e: unknown) => ({ error: errorOf(e) }))));
-    const screener = this.screenerOf(classifier);
+    // A swap during decoding can leave images of two versions: the latest one answers them all.
+    const served = good.at(-1)!.served;
+    if (good.some((g) => g.served !== served)) return Promise.all(images.map((image) => this.classify(image).catch((e: unknown) => ({ error: errorOf(e) }))));
     const inspected = good.flatMap((g) => {
       try {
-        return [{ ...g, image: { decoded: g.decoded, inspection: screener.inspect(g.decoded), bytes: images[g.i]!, preprocessMs: g.ms } }];
+        return [{ i: g.i, image: { decoded: g.decoded, inspection: served.rules.inspect(g.decoded), bytes: images[g.i]!, preprocessMs: g.ms } }];
       } catch (error) {
         results[g.i] = { error: errorOf(error) };
         return [];
@@ -179,10 +239,13 @@ export class ModelService {
     });
     if (inspected.length === 0) return results;
     const started = performance.now();
-    const assessed = screener.assess(inspected.map((g) => g.decoded.pixels));
+    const assessed = await this.inference.assess(
+      served.metadata.version,
+      inspected.map((g) => g.image.decoded.pixels),
+    );
     const inferenceMs = (performance.now() - started) / inspected.length;
     for (const [k, g] of inspected.entries()) {
-      results[g.i] = await screener.complete(g.image, assessed[k]!, inferenceMs).catch((error: unknown) => ({ error: errorOf(error) }));
+      results[g.i] = await this.conclude(served, g.image, assessed[k]!, inferenceMs, {}).catch((error: unknown) => ({ error: errorOf(error) }));
     }
     return results;
   }
@@ -218,7 +281,9 @@ export class ModelService {
     return metadata;
   }
 
-  dispose(): void {
+  /** Stops serving and ends the inference thread. */
+  async close(): Promise<void> {
     this.replace(null, 'the service is shutting down');
+    await this.inference.close();
   }
 }

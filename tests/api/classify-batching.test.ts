@@ -4,7 +4,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tf } from '../../server/ml/tf.js';
 import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 import { ADMIN_TOKEN, codes, gqlUpload, startTestApp, tempDir, trainThroughService, type GraphQLResponse, type TestApp } from './helpers.js';
 
@@ -68,8 +67,9 @@ describe('concurrent classify requests', () => {
 
     const batchesBefore = await metric(app, 'classify_batches_total');
     const imagesBefore = await metric(app, 'classify_batched_images_total');
-    const tensorsBefore = tf.memory().numTensors;
-    const rounds = 3;
+    const tensorsBefore = (await app.services.models.inferenceMemory()).numTensors;
+    // Within the admission limit (64), so every request is served.
+    const rounds = 2;
     const burst = Array.from({ length: rounds }, () => images).flat();
     const concurrent = (await Promise.all(burst.map((image) => classifyOn(app, image)))).map(probabilityOf);
 
@@ -79,7 +79,7 @@ describe('concurrent classify requests', () => {
     expect(batched).toBe(burst.length);
     // Shared passes: fewer forward passes than requests.
     expect(batches).toBeLessThan(burst.length);
-    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect((await app.services.models.inferenceMemory()).numTensors).toBe(tensorsBefore);
     expect(await metric(app, 'classify_in_progress')).toBe(0);
   });
 
@@ -132,5 +132,32 @@ describe('with CLASSIFY_MAX_PENDING=1', () => {
     // Nothing stays admitted: the next request is served.
     expect(await metric(tiny, 'classify_in_progress')).toBe(0);
     expect(probabilityOf(await classifyOn(tiny, images[0]!))).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('a crash of the inference thread', () => {
+  it('fails only the classifications it held, with INFERENCE_FAILED; a new thread serves the same model', async () => {
+    const expected = probabilityOf(await classifyOn(app, images[0]!));
+    const restartsBefore = app.services.models.inferenceRestarts();
+    const batchesBefore = app.services.models.batchingStats().batches;
+    // More images than one pass takes: when the first pass is answered, the next is in the thread.
+    const burst = [...images, ...images];
+    const outcomes = burst.map((image) =>
+      app.services.models.classify(image).then(
+        () => 'ok',
+        (error: unknown) => (error as { code?: string }).code ?? String(error),
+      ),
+    );
+    while (app.services.models.batchingStats().batches === batchesBefore) await new Promise((resolve) => setImmediate(resolve));
+    await app.services.models.crashInferenceForTesting();
+    const settled = await Promise.all(outcomes);
+
+    const counts = settled.reduce<Record<string, number>>((c, o) => ({ ...c, [o]: (c[o] ?? 0) + 1 }), {});
+    console.log(`inference thread killed during a burst of ${burst.length} classifications: ${JSON.stringify(counts)}`);
+    expect(Object.keys(counts).every((o) => o === 'ok' || o === 'INFERENCE_FAILED'), JSON.stringify(counts)).toBe(true);
+    expect(app.services.models.inferenceRestarts()).toBe(restartsBefore + 1);
+    // The replacement loaded the served version again: same answer, over HTTP.
+    expect(probabilityOf(await classifyOn(app, images[0]!))).toBeCloseTo(expected, 5);
+    expect(app.services.models.status().ready).toBe(true);
   });
 });

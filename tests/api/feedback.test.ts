@@ -110,6 +110,7 @@ describe('the feedback loop', () => {
     expect(codes(await gql(app.url, QUEUE, {}))).toEqual(['UNAUTHENTICATED']);
     await app.close();
     app = await start();
+    await app.modelLoaded;
     const queue = await gql(app.url, QUEUE, {}, { token: ADMIN_TOKEN });
     expect(queue.errors).toBeUndefined();
     expect(queue.data!.pendingFeedbackCount).toBe(1);

@@ -15,7 +15,7 @@ import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 // Plumbing, not model quality: the smallest network keeps these runs short.
 const quick: TrainingInput = { imageSize: 32, epochs: 3, batchSize: 16, seed: 5, architecture: 'original-cnn' };
 let toy: ToyDataset;
-const cleanups: Array<() => void> = [];
+const cleanups: Array<() => Promise<void>> = [];
 
 function setup() {
   const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'svc-models-'));
@@ -31,8 +31,8 @@ function setup() {
     publish: (e) => events.push(e),
     startupTraining: quick,
   });
-  cleanups.push(() => {
-    models.dispose();
+  cleanups.push(async () => {
+    await models.close();
     store.close();
     fs.rmSync(modelsDir, { recursive: true, force: true });
   });
@@ -44,7 +44,9 @@ beforeAll(async () => {
   toy = await createToyDataset({ splits: { train: 24, test: 8 }, size: 48, seed: 21 });
 });
 
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
 afterAll(() => toy?.cleanup());
 
 const image = (split: string, className: string) => fs.readFileSync(toy.files.find((f) => f.split === split && f.className === className)!.path);

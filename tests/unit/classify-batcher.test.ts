@@ -1,14 +1,16 @@
 // When the batcher runs a forward pass, with what, and when it refuses. `predict` records each
 // pass and scores an image by its first byte, so every answer can be traced to its request.
+// Passes answer asynchronously, as the inference thread does.
 import { describe, expect, it } from 'vitest';
 import { ClassifyBatcher, type BatchingOptions } from '../../server/services/classify-batcher.js';
 import { ServiceError } from '../../server/services/service-error.js';
 
 function recordingBatcher(options: Partial<BatchingOptions> = {}) {
   const passes: { model: string; firstBytes: number[] }[] = [];
-  const batcher = new ClassifyBatcher<string>((model, images) => {
-    if (model === 'broken') throw new Error('forward pass failed');
+  const batcher = new ClassifyBatcher<string, number>(async (model, images) => {
     passes.push({ model, firstBytes: images.map((i) => i[0]!) });
+    await tick();
+    if (model === 'broken') throw new Error('forward pass failed');
     return Float32Array.from(images, (i) => i[0]! / 100);
   }, options);
   return { batcher, passes };
@@ -34,7 +36,7 @@ describe('ClassifyBatcher', () => {
     const started = performance.now();
     const c = classification(batcher, 7);
     c.decoded();
-    expect(await c.result).toEqual({ probability: expect.closeTo(0.07, 6), inferenceMs: expect.any(Number), batchSize: 1 });
+    expect(await c.result).toEqual({ result: expect.closeTo(0.07, 6), inferenceMs: expect.any(Number), batchSize: 1 });
     expect(performance.now() - started).toBeLessThan(1000);
     expect(passes).toEqual([{ model: 'm', firstBytes: [7] }]);
   });
@@ -49,7 +51,7 @@ describe('ClassifyBatcher', () => {
     cs[1]!.decoded();
     const results = await Promise.all(cs.map((c) => c.result));
     expect(passes).toEqual([{ model: 'm', firstBytes: [1, 3, 2] }]);
-    expect(results.map((r) => r.probability)).toEqual([1, 2, 3].map((id) => Math.fround(id / 100)));
+    expect(results.map((r) => r.result)).toEqual([1, 2, 3].map((id) => Math.fround(id / 100)));
     expect(results.every((r) => r.batchSize === 3)).toBe(true);
   });
 
@@ -78,6 +80,31 @@ describe('ClassifyBatcher', () => {
     expect(batcher.stats()).toEqual({ pending: 0, batches: 3, images: 5, largestBatch: 2, refused: 0 });
   });
 
+  it('runs one pass at a time; images arriving during a pass join the next one together', async () => {
+    const passes: number[][] = [];
+    let release!: () => void;
+    const batcher = new ClassifyBatcher<string, number>(
+      async (_model, images) => {
+        passes.push(images.map((i) => i[0]!));
+        if (passes.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        return images.map(() => 0.5);
+      },
+      { maxDelayMs: 0 },
+    );
+    const first = classification(batcher, 1);
+    first.decoded();
+    await tick();
+    const later = [2, 3, 4].map((id) => classification(batcher, id));
+    for (const c of later) c.decoded();
+    await tick();
+    await tick();
+    expect(passes).toEqual([[1]]);
+    release();
+    const results = await Promise.all([first.result, ...later.map((c) => c.result)]);
+    expect(passes).toEqual([[1], [2, 3, 4]]);
+    expect(results.map((r) => r.batchSize)).toEqual([1, 3, 3, 3]);
+  });
+
   it('flush() runs what is waiting now', async () => {
     const { batcher, passes } = recordingBatcher({ maxDelayMs: 10_000 });
     const waiting = classification(batcher, 1);
@@ -97,7 +124,7 @@ describe('ClassifyBatcher', () => {
     good.decoded();
     bad.decoded();
     await expect(bad.result).rejects.toThrow('forward pass failed');
-    expect((await good.result).probability).toBeCloseTo(0.01, 6);
+    expect((await good.result).result).toBeCloseTo(0.01, 6);
   });
 
   it('refuses beyond maxPending with OVERLOADED at once, and frees slots when work ends, failed or not', async () => {
