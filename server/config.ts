@@ -59,6 +59,25 @@ export interface Config {
   production: boolean;
   /** Origins whose browser pages may call /graphql ('*' for any); empty keeps cross-origin access closed. */
   corsOrigins: string[];
+  /**
+   * Redis (redis://host:port/db) for running several API replicas and trainer workers: training
+   * jobs go through a queue, events through Redis pub/sub. Unset: one process does everything.
+   */
+  redisUrl?: string;
+  /** A trainer worker silent for this long is taken for dead and its run marked failed (Redis mode). */
+  trainingLockMs: number;
+}
+
+function redisUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !['redis:', 'rediss:'].includes(parsed.protocol)) throw new Error(`REDIS_URL must look like redis://host:6379/0, got "${value}"`);
+  return value;
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -157,5 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     autoTrain: flag('AUTO_TRAIN', env.AUTO_TRAIN, true),
     production: env.NODE_ENV === 'production',
     corsOrigins: origins('CORS_ORIGINS', env.CORS_ORIGINS),
+    redisUrl: redisUrl(env.REDIS_URL),
+    trainingLockMs: positiveInt('TRAINING_LOCK_MS', env.TRAINING_LOCK_MS) ?? 30_000,
   };
 }

@@ -5,7 +5,7 @@ import type { DatasetSummary } from '../services/dataset-summary.js';
 import type { DatasetService } from '../services/dataset-service.js';
 import type { FeedbackService } from '../services/feedback-service.js';
 import type { ModelService } from '../services/model-service.js';
-import type { TrainingService } from '../services/training-service.js';
+import type { TrainingControl } from '../services/training-service.js';
 import type { RunStore } from '../store/run-store.js';
 import type { Logger } from '../http/logger.js';
 import type { Caller } from './auth.js';
@@ -13,7 +13,7 @@ import type { ProgressPubSub } from './progress-pubsub.js';
 
 export interface AppServices {
   models: ModelService;
-  training: TrainingService;
+  training: TrainingControl;
   runs: RunStore;
   backend: BackendInfo;
   pubSub: ProgressPubSub;

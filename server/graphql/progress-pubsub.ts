@@ -1,18 +1,30 @@
-// One in-process topic carries every training event; subscribers filter by run id.
-import { createPubSub, Repeater, SlidingBuffer, type PubSub } from '@graphql-yoga/subscription';
+// The service's events: every training event on one topic (subscribers filter by run id), plus
+// the two control messages several processes need (a new active model, a cancel request).
+// In memory for one process; with REDIS_URL the same topics travel over Redis pub/sub, so a
+// subscriber on any replica sees the progress of a run executed by any trainer worker.
+import { createPubSub, Repeater, SlidingBuffer, type PubSub, type PubSubEventTarget } from '@graphql-yoga/subscription';
 import type { PubSub as SchemaPubSub } from 'type-graphql';
 import type { TrainingProgressEvent } from '../services/training-service.js';
 
 export const TRAINING_PROGRESS = 'TRAINING_PROGRESS';
+/** A version became active (a run activated it, or promote/rollback): every replica reloads. */
+export const MODEL_ACTIVATED = 'MODEL_ACTIVATED';
+/** A run should stop: the trainer worker executing it cancels it. */
+export const CANCEL_TRAINING = 'CANCEL_TRAINING';
 
 /** Events a slow subscriber may fall behind by before the oldest are dropped. */
 export const SUBSCRIBER_BUFFER = 256;
 
-type Topics = { [TRAINING_PROGRESS]: [TrainingProgressEvent] };
+export type Topics = {
+  [TRAINING_PROGRESS]: [TrainingProgressEvent];
+  [MODEL_ACTIVATED]: [{ version: string }];
+  [CANCEL_TRAINING]: [{ runId: string }];
+};
 export type ProgressPubSub = PubSub<Topics>;
 
-export function createProgressPubSub(): ProgressPubSub {
-  return createPubSub<Topics>();
+/** In memory, or over `eventTarget` (Redis) when given. */
+export function createProgressPubSub(eventTarget?: PubSubEventTarget<Topics>): ProgressPubSub {
+  return createPubSub<Topics>(eventTarget ? { eventTarget } : undefined);
 }
 
 /** The callback the TrainingService publishes through. */

@@ -8,10 +8,10 @@ import { DatasetService } from '../services/dataset-service.js';
 import { FeedbackService } from '../services/feedback-service.js';
 import { openDatasetRecords } from '../store/dataset-records.js';
 import { ModelService } from '../services/model-service.js';
-import { TrainingService } from '../services/training-service.js';
+import { TrainingService, type TrainingControl } from '../services/training-service.js';
 import { openRunStoreSafely } from '../store/run-store.js';
 import type { AppServices } from '../graphql/context.js';
-import { createProgressPubSub, progressPublisher } from '../graphql/progress-pubsub.js';
+import { createProgressPubSub, MODEL_ACTIVATED, progressPublisher } from '../graphql/progress-pubsub.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { createServer, type RunningServer } from './server.js';
 
@@ -30,6 +30,12 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
   const registry = await ModelRegistry.open(config.modelsDir);
   const batching = { maxBatch: config.classifyMaxBatch, maxDelayMs: config.classifyMaxDelayMs, maxPending: config.classifyMaxPending };
   const backendOptions = { preferred: config.backend, threads: config.threads };
+  // One process: events in memory. Scaled out (REDIS_URL): over Redis, shared with the other
+  // replicas and the trainer workers.
+  // Loaded only then, so the single-process default never loads the Redis client or the queue.
+  const scaleOut = config.redisUrl ? await import('../scale-out/redis-connections.js') : null;
+  const shared = config.redisUrl && scaleOut ? scaleOut.redisPubSub(config.redisUrl, 'api') : null;
+  const pubSub = shared?.pubSub ?? createProgressPubSub();
   const models = new ModelService({
     registry,
     backend: backendOptions,
@@ -37,7 +43,17 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     batching,
     screening: { maxSpread: config.uncertainMaxSpread },
     onInferenceRestart: (message) => log.error(message),
+    onActivated: (version) => void pubSub.publish(MODEL_ACTIVATED, { version }),
   });
+  // A version made active anywhere (a worker's run, promote/rollback on another replica) is served here too.
+  const activations = pubSub.subscribe(MODEL_ACTIVATED);
+  void (async () => {
+    for await (const { version } of activations) {
+      await models.reloadActive();
+      const now = models.status().activeVersion;
+      if (now === version) log.info(`model ${version} activated: now serving it`);
+    }
+  })();
   // In the background: the server answers (MODEL_NOT_READY, /readyz 503) while the model loads.
   const modelLoaded = models.start().then(() => {
     const status = models.status();
@@ -47,19 +63,26 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
 
   const { store: runs, problem } = openRunStoreSafely(config.storeFile);
   if (problem) log.warn(`run store: ${problem}`);
-  const interrupted = runs.markInterrupted();
-  if (interrupted > 0) log.warn(`${interrupted} training run(s) left open by a previous process marked interrupted`);
-
-  const pubSub = createProgressPubSub();
-  const training = new TrainingService({
-    store: runs,
-    models,
-    dataDir: config.datasetsDir,
-    modelsDir: config.modelsDir,
-    backend: backendOptions,
-    imageLimits,
-    publish: progressPublisher(pubSub),
-  });
+  const publish = progressPublisher(pubSub);
+  let training: TrainingControl;
+  if (config.redisUrl && scaleOut) {
+    const { QueuedTrainingService } = await import('../scale-out/queued-training-service.js');
+    // Runs belong to the trainer workers; a dead worker's run is failed through the job queue.
+    training = new QueuedTrainingService({ redisUrl: config.redisUrl, store: runs, models, dataDir: config.datasetsDir, pubSub, publish, log });
+    log.info(`scaled out: training runs go through the job queue at ${scaleOut.redactedUrl(config.redisUrl)} (start trainer workers with npm run worker)`);
+  } else {
+    const interrupted = runs.markInterrupted();
+    if (interrupted > 0) log.warn(`${interrupted} training run(s) left open by a previous process marked interrupted`);
+    training = new TrainingService({
+      store: runs,
+      models,
+      dataDir: config.datasetsDir,
+      modelsDir: config.modelsDir,
+      backend: backendOptions,
+      imageLimits,
+      publish,
+    });
+  }
   const records = openDatasetRecords(config.storeFile);
   const datasets = new DatasetService({
     root: config.datasetsDir,
@@ -84,6 +107,9 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     backend = await models.backend();
   } catch (error) {
     await modelLoaded;
+    await training.shutdown();
+    await activations.return?.();
+    await shared?.close();
     await models.close();
     runs.close();
     records.close();
@@ -106,6 +132,8 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
   const close = async (): Promise<void> => {
     await server.close();
     await training.shutdown();
+    await activations.return?.();
+    await shared?.close();
     await modelLoaded;
     await models.close();
     runs.close();

@@ -50,6 +50,8 @@ export interface ModelServiceOptions {
   screening?: Partial<ScreeningSettings>;
   /** Told when the inference thread died and was replaced. */
   onInferenceRestart?: (message: string) => void;
+  /** Told after promote/rollback made a version active (other replicas reload it). */
+  onActivated?: (version: string) => void;
 }
 
 export class ModelService {
@@ -61,8 +63,10 @@ export class ModelService {
   private readonly inference: InferenceThread;
   private readonly batcher: ClassifyBatcher<ServedModel, Assessment>;
   private readonly screeningSettings: Partial<ScreeningSettings>;
+  private readonly onActivated: (version: string) => void;
 
   constructor(options: ModelServiceOptions) {
+    this.onActivated = options.onActivated ?? (() => undefined);
     this.registry = options.registry;
     this.imageLimits = options.imageLimits ?? {};
     this.screeningSettings = options.screening ?? {};
@@ -262,12 +266,14 @@ export class ModelService {
   async promote(version: string): Promise<ModelMetadata> {
     await this.registry.promote(version);
     await this.reloadActive();
+    this.onActivated(version);
     return this.activeMetadataOrThrow(version);
   }
 
   async rollback(): Promise<ModelMetadata> {
     const version = await this.registry.rollback();
     await this.reloadActive();
+    this.onActivated(version);
     return this.activeMetadataOrThrow(version);
   }
 

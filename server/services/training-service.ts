@@ -6,8 +6,8 @@ import type { ImageLimits } from '../ml/preprocess.js';
 import { resolveTrainingParams, TrainingParamsError } from '../ml/training-params.js';
 import type { TrainingParams } from '../ml/types.js';
 import type { RunStatus, RunStore, RunTrigger, TrainingRunRecord } from '../store/run-store.js';
-import { TrainingJob, type TrainingOutcome } from '../training/training-job.js';
-import type { TrainingEvent } from '../training/training-events.js';
+import type { TrainingJob } from '../training/training-job.js';
+import { executeRun } from '../training/run-execution.js';
 import { hasTrainingImages } from './dataset-summary.js';
 import type { ModelService } from './model-service.js';
 import { ServiceError } from './service-error.js';
@@ -55,9 +55,30 @@ export interface TrainingServiceOptions {
   startupTraining?: TrainingInput;
 }
 
-const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
+/** The run's parameters with defaults filled in; BAD_TRAINING_INPUT names a field out of range. */
+export function parseTrainingInput(input: TrainingInput): { params: TrainingParams; autoPromote: boolean } {
+  const { autoPromote = false, ...rest } = input;
+  try {
+    return { params: resolveTrainingParams(rest), autoPromote };
+  } catch (error) {
+    if (error instanceof TrainingParamsError) throw new ServiceError('BAD_TRAINING_INPUT', error.message);
+    throw error;
+  }
+}
 
-export class TrainingService {
+/** Training control as the API uses it, in one process (TrainingService) or over a job queue. */
+export interface TrainingControl {
+  start(input?: TrainingInput, trigger?: RunTrigger): TrainingRunRecord | Promise<TrainingRunRecord>;
+  cancel(runId: string): TrainingRunRecord | Promise<TrainingRunRecord>;
+  /** The run queued or in progress, if any. */
+  activeRun(): TrainingRunRecord | null;
+  autoTrainIfNeeded(): Promise<TrainingRunRecord | null>;
+  /** Resolves when no run is queued or in progress. */
+  whenIdle(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export class TrainingService implements TrainingControl {
   private active: { runId: string; job: TrainingJob; finished: Promise<void> } | null = null;
 
   constructor(private readonly options: TrainingServiceOptions) {}
@@ -67,91 +88,21 @@ export class TrainingService {
     if (this.active) {
       throw new ServiceError('TRAINING_IN_PROGRESS', `training run ${this.active.runId} is in progress; cancel it or wait for it to finish`);
     }
-    const { autoPromote = false, ...rest } = input;
-    let params: TrainingParams;
-    try {
-      params = resolveTrainingParams(rest);
-    } catch (error) {
-      if (error instanceof TrainingParamsError) throw new ServiceError('BAD_TRAINING_INPUT', error.message);
-      throw error;
-    }
+    const { params, autoPromote } = parseTrainingInput(input);
     const { store, publish } = this.options;
     const queued = store.create({ params, autoPromote, trigger });
     publish({ runId: queued.id, status: 'queued', kind: 'queued' });
 
-    const job = new TrainingJob(
-      { dataDir: this.options.dataDir, modelsDir: this.options.modelsDir, params, autoPromote, imageLimits: this.options.imageLimits },
-      this.options.backend,
+    const execution = executeRun(
+      {
+        ...this.options,
+        onActivated: () => this.options.models.reloadActive(),
+        onSettled: () => (this.active = null),
+      },
+      queued,
     );
-    const running = store.markRunning(queued.id);
-    job.onEvent((event) => this.record(running.id, event));
-    const finished = job.done.then((outcome) => this.finish(running.id, outcome));
-    this.active = { runId: running.id, job, finished };
-    return running;
-  }
-
-  private record(runId: string, event: TrainingEvent): void {
-    const { store, publish } = this.options;
-    switch (event.type) {
-      case 'stage':
-        publish({ runId, status: 'running', kind: 'stage', stage: event.stage, message: event.message });
-        break;
-      case 'data-progress':
-        publish({ runId, status: 'running', kind: 'data', done: event.done, total: event.total });
-        break;
-      case 'batch': {
-        const { type: _type, ...batch } = event;
-        publish({ runId, status: 'running', kind: 'batch', ...batch });
-        break;
-      }
-      case 'epoch': {
-        const epoch = {
-          epoch: event.epoch,
-          loss: event.loss,
-          accuracy: event.accuracy,
-          validationLoss: finite(event.validationLoss),
-          validationAccuracy: finite(event.validationAccuracy),
-          validationAuc: finite(event.validationAuc),
-          learningRate: event.learningRate,
-          seconds: event.seconds,
-          imagesPerSecond: event.imagesPerSecond,
-        };
-        store.appendEpoch(runId, epoch);
-        publish({ runId, status: 'running', kind: 'epoch', epochs: event.epochs, ...epoch });
-        break;
-      }
-      default:
-        // Outcomes are handled once, from job.done, so a crash without a message is recorded too.
-        break;
-    }
-  }
-
-  private async finish(runId: string, outcome: TrainingOutcome): Promise<void> {
-    const { store, publish, models } = this.options;
-    let record: TrainingRunRecord;
-    if (outcome.status === 'succeeded') {
-      record = store.finish(runId, {
-        status: 'succeeded',
-        modelVersion: outcome.model.version,
-        activated: outcome.activated,
-        metrics: outcome.model.metrics,
-      });
-      if (outcome.activated) await models.reloadActive();
-    } else if (outcome.status === 'cancelled') {
-      record = store.finish(runId, { status: 'cancelled' });
-    } else {
-      record = store.finish(runId, { status: 'failed', errorCode: outcome.code, errorMessage: outcome.message });
-    }
-    this.active = null;
-    publish({
-      runId,
-      status: record.status,
-      kind: 'finished',
-      modelVersion: record.modelVersion,
-      activated: record.activated,
-      errorCode: record.errorCode,
-      errorMessage: record.errorMessage,
-    });
+    this.active = { runId: execution.runId, job: execution.job, finished: execution.finished.then(() => undefined) };
+    return store.get(execution.runId)!;
   }
 
   cancel(runId: string): TrainingRunRecord {

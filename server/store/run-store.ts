@@ -159,7 +159,8 @@ function prepareStatements(db: Database.Database) {
     listRuns: db.prepare<{ status: RunStatus | null; limit: number }, RunRow>(
       'SELECT * FROM training_runs WHERE (@status IS NULL OR status = @status) ORDER BY seq DESC LIMIT @limit',
     ),
-    startRun: db.prepare<[string, number]>(`UPDATE training_runs SET status = 'running', started_at = ? WHERE seq = ?`),
+    startRun: db.prepare<[string, string, number, number]>(`UPDATE training_runs SET status = 'running', started_at = ?, owner_host = ?, owner_pid = ? WHERE seq = ?`),
+    selectNewestOpenRun: db.prepare<[], RunRow>(`SELECT * FROM training_runs WHERE status IN ('queued', 'running') ORDER BY seq DESC LIMIT 1`),
     finishRun: db.prepare<
       [{ seq: number; status: RunStatus; finishedAt: string; errorCode: string | null; errorMessage: string | null; modelVersion: string | null; activated: number; metricsJson: string | null }]
     >(
@@ -205,11 +206,41 @@ export class RunStore {
     });
   }
 
+  /** The process calling this becomes the run's owner (it may not be the one that queued it). */
   markRunning(id: string): TrainingRunRecord {
     return this.write(() => {
       const row = this.requireTransition(id, 'running');
-      this.statements.startRun.run(now(), row.seq);
+      this.statements.startRun.run(now(), os.hostname(), process.pid, row.seq);
       return this.read(row.seq)!;
+    });
+  }
+
+  /**
+   * Queues a run unless one is queued or running, in one write transaction: processes sharing the
+   * store cannot both start one. Returns the open run instead when there is one.
+   */
+  createIfIdle(input: { params: TrainingParams; autoPromote: boolean; trigger: RunTrigger }): { created: TrainingRunRecord } | { open: TrainingRunRecord } {
+    return this.write(() => {
+      const open = this.statements.selectNewestOpenRun.get();
+      if (open) return { open: this.read(open.seq)! };
+      return { created: this.create(input) };
+    });
+  }
+
+  /** The newest queued or running run, if any. */
+  openRun(): TrainingRunRecord | null {
+    return this.readSnapshot(() => {
+      const row = this.statements.selectNewestOpenRun.get();
+      return row ? this.read(row.seq) : null;
+    });
+  }
+
+  /** Fails the run if it is still queued or running (several processes may notice the same loss); null when it had finished. */
+  failIfOpen(id: string, errorCode: string, errorMessage: string): TrainingRunRecord | null {
+    return this.write(() => {
+      const row = this.requireRow(id);
+      if (row.status !== 'queued' && row.status !== 'running') return null;
+      return this.finish(id, { status: 'failed', errorCode, errorMessage });
     });
   }
 

@@ -161,3 +161,29 @@ describe('a crash of the inference thread', () => {
     expect(app.services.models.status().ready).toBe(true);
   });
 });
+
+describe('a promotion while classifications are in flight', () => {
+  it('answers every request with the old or the new version, and frees the old one in the inference thread', async () => {
+    const before = app.services.models.status().activeVersion!;
+    const runId = await trainThroughService(app, { epochs: 1, seed: 9 });
+    const next = app.services.runs.get(runId)!.modelVersion!;
+    expect(next).not.toBe(before);
+    const tensorsWithOneVersion = (await app.services.models.inferenceMemory()).numTensors;
+
+    const burst = [...images, ...images];
+    const responses = burst.map((image) => classifyOn(app, image));
+    // Promote while the burst is being decoded and batched.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await app.services.models.promote(next);
+    const versions = (await Promise.all(responses)).map((r) => {
+      expect(r.errors).toBeUndefined();
+      return r.data!.classify.modelVersion as string;
+    });
+    expect(new Set(versions).size).toBeGreaterThanOrEqual(1);
+    expect(versions.every((v) => v === before || v === next)).toBe(true);
+    expect((await classifyOn(app, images[0]!)).data!.classify.modelVersion).toBe(next);
+    // Same architecture, so the same number of weight tensors: had the retired version stayed
+    // loaded, there would be twice as many.
+    expect((await app.services.models.inferenceMemory()).numTensors).toBe(tensorsWithOneVersion);
+  });
+});

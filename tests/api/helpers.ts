@@ -186,7 +186,7 @@ export function subscribe<T>(client: Client, query: string, variables: Record<st
 
 /** Trains through the service the API uses and waits for the run to end. */
 export async function trainThroughService(app: RunningApp, input: Record<string, unknown>): Promise<string> {
-  const run = app.services.training.start({ imageSize: 32, epochs: 3, batchSize: 8, seed: 7, ...input }, 'api');
+  const run = await app.services.training.start({ imageSize: 32, epochs: 3, batchSize: 8, seed: 7, ...input }, 'api');
   await app.services.training.whenIdle();
   return run.id;
 }

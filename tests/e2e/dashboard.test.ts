@@ -65,7 +65,7 @@ describe.skipIf(!hasChromium)(`the dashboard in ${CHROMIUM_PATH}`, () => {
     ensureDashboardBuilt();
     server = await startDashboardServer();
     // A first model, so there is something to classify with and the UI's run makes a second one.
-    server.app.services.training.start({ imageSize: 32, epochs: 3, batchSize: 8, seed: 3 }, 'api');
+    await server.app.services.training.start({ imageSize: 32, epochs: 3, batchSize: 8, seed: 3 }, 'api');
     await server.app.services.training.whenIdle();
     browser = await launchChromium();
   }, 300_000);

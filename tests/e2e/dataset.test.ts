@@ -37,7 +37,7 @@ describe.skipIf(!hasChromium)(`dataset management in ${CHROMIUM_PATH}`, () => {
   beforeAll(async () => {
     ensureDashboardBuilt();
     server = await startDashboardServer({ env: { KEEP_CLASSIFIED_IMAGES: 'true', FEEDBACK_DIR: '{root}/feedback' } });
-    server.app.services.training.start({ imageSize: 32, epochs: 1, batchSize: 8, seed: 3 }, 'api');
+    await server.app.services.training.start({ imageSize: 32, epochs: 1, batchSize: 8, seed: 3 }, 'api');
     await server.app.services.training.whenIdle();
     browser = await launchChromium();
   }, 300_000);

@@ -133,7 +133,7 @@ describe('load while training', () => {
   it(`${CLIENTS} clients for ${ROUNDS} rounds of ${ROUND_MS / 1000} s: no failures, flat memory, event-loop delay measured`, { timeout: 300_000 }, async () => {
     // A long run, cancelled at the end: it trains in its worker thread throughout the load.
     // The served model is the default architecture; the run in the background only has to keep training.
-    const run = app.services.training.start({ architecture: 'original-cnn', imageSize: 32, epochs: 500, batchSize: 4, augment: false, seed: 3 }, 'api');
+    const run = await app.services.training.start({ architecture: 'original-cnn', imageSize: 32, epochs: 500, batchSize: 4, augment: false, seed: 3 }, 'api');
     const started = Date.now();
     while ((app.services.runs.get(run.id)?.epochs.length ?? 0) < 1) {
       if (Date.now() - started > 90_000) throw new Error('the training run recorded no epoch');

@@ -30,8 +30,18 @@ export interface ServerProcessOptions {
   prefix?: string[];
 }
 
-export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const nodeArgs = [...(options.preload ? ['--require', options.preload] : []), '--import', 'tsx', path.join(repoRoot, 'server/index.ts')];
+/** A project entry point (server/index.ts, server/worker.ts) as a process with its output captured. */
+export interface ProjectProcess {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | string | null>;
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | string | null>;
+}
+
+export function spawnProjectProcess(entry: string, options: ServerProcessOptions): ProjectProcess {
+  const nodeArgs = [...(options.preload ? ['--require', options.preload] : []), '--import', 'tsx', path.join(repoRoot, entry)];
   const [command, ...args] = [...(options.prefix ?? []), process.execPath, ...nodeArgs];
   const child = spawn(command!, args, {
     cwd: repoRoot,
@@ -57,7 +67,27 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
         }
       }, 20);
     });
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitForOutput,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
 
+/** `npm run worker` from source: resolves once it takes jobs. */
+export async function startWorkerProcess(options: ServerProcessOptions): Promise<ProjectProcess> {
+  const worker = spawnProjectProcess('server/worker.ts', options);
+  await worker.waitForOutput(/trainer worker ready/);
+  return worker;
+}
+
+export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
+  const { child, output: currentOutput, exited, waitForOutput, stop } = spawnProjectProcess('server/index.ts', options);
   const url = (await waitForOutput(/GraphQL at (http:\/\/\S+\/graphql)/))[1]!;
   const origin = url.replace(/\/graphql$/, '');
   return {
@@ -65,7 +95,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     url,
     wsUrl: url.replace(/^http/, 'ws'),
     origin,
-    output: () => output,
+    output: currentOutput,
     exited,
     waitForOutput,
     async waitReady(timeoutMs = 60_000) {
@@ -73,13 +103,10 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       for (;;) {
         const response = await fetch(`${origin}/readyz`);
         if (response.status === 200) return;
-        if (Date.now() - started > timeoutMs) throw new Error(`not ready: ${await response.text()}\n${output}`);
+        if (Date.now() - started > timeoutMs) throw new Error(`not ready: ${await response.text()}\n${currentOutput()}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
+    stop,
   };
 }

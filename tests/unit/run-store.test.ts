@@ -487,6 +487,51 @@ describe('runs of other processes', () => {
   });
 });
 
+describe('a store shared by API replicas and trainer workers', () => {
+  it('createIfIdle queues a run only while none is queued or running, across connections', () => {
+    const replicaA = open();
+    const replicaB = open();
+    const first = replicaA.createIfIdle({ params, autoPromote: false, trigger: 'api' });
+    expect('created' in first).toBe(true);
+    const runId = 'created' in first ? first.created.id : '';
+    expect(replicaB.createIfIdle({ params, autoPromote: true, trigger: 'api' })).toEqual({ open: replicaA.get(runId) });
+    replicaB.markRunning(runId);
+    expect(replicaA.createIfIdle({ params, autoPromote: false, trigger: 'api' })).toMatchObject({ open: { id: runId, status: 'running' } });
+    expect(replicaA.openRun()?.id).toBe(runId);
+    replicaB.finish(runId, { status: 'cancelled' });
+    expect(replicaA.openRun()).toBeNull();
+    const next = replicaB.createIfIdle({ params, autoPromote: false, trigger: 'api' });
+    expect('created' in next && next.created.id).not.toBe(runId);
+  });
+
+  it('failIfOpen fails an open run once, whoever notices first, and leaves finished runs alone', () => {
+    const store = open();
+    const other = open();
+    const run = store.create({ params, autoPromote: false, trigger: 'api' });
+    store.markRunning(run.id);
+    expect(store.failIfOpen(run.id, 'TRAINING_WORKER_LOST', 'gone')).toMatchObject({ status: 'failed', errorCode: 'TRAINING_WORKER_LOST', errorMessage: 'gone' });
+    expect(other.failIfOpen(run.id, 'TRAINING_WORKER_LOST', 'gone again')).toBeNull();
+    expect(other.get(run.id)!.errorMessage).toBe('gone');
+    const done = store.create({ params, autoPromote: false, trigger: 'api' });
+    store.finish(done.id, { status: 'cancelled' });
+    expect(store.failIfOpen(done.id, 'X', 'y')).toBeNull();
+    expect(store.get(done.id)!.status).toBe('cancelled');
+    expect(() => store.failIfOpen('run-999', 'X', 'y')).toThrowError(expect.objectContaining({ code: 'RUN_NOT_FOUND' }));
+  });
+
+  it('markRunning makes the process that runs the run its owner, whoever queued it', () => {
+    const store = open();
+    const run = store.create({ params, autoPromote: false, trigger: 'api' });
+    const raw = new Database(file);
+    const seq = Number(run.id.slice(4));
+    // Queued by a process that is gone.
+    raw.prepare(`UPDATE training_runs SET owner_host = 'another-host', owner_pid = 1 WHERE seq = ?`).run(seq);
+    store.markRunning(run.id);
+    expect(raw.prepare('SELECT owner_host, owner_pid FROM training_runs WHERE seq = ?').get(seq)).toEqual({ owner_host: os.hostname(), owner_pid: process.pid });
+    raw.close();
+  });
+});
+
 describe('damaged databases', () => {
   function asideFiles(): string[] {
     return fs.readdirSync(path.dirname(file)).filter((name) => name.includes('.damaged-'));

@@ -37,17 +37,17 @@ export class TrainingRunResolver {
   @Authorized<Role>('ADMIN')
   @Mutation(() => TrainingRun, {
     description:
-      'Starts training on the server\'s image folder in the background and returns the run at once; follow it with the trainingProgress subscription. One run at a time: TRAINING_IN_PROGRESS while another runs; BAD_USER_INPUT (reason BAD_TRAINING_INPUT) names a field out of range.',
+      'Starts training on the server\'s image folder in the background and returns the run at once; follow it with the trainingProgress subscription. One run at a time: TRAINING_IN_PROGRESS while another is queued or runs (TRAINING_UNAVAILABLE when the job queue of a scaled-out deployment is unreachable); BAD_USER_INPUT (reason BAD_TRAINING_INPUT) names a field out of range.',
   })
-  startTraining(@Arg('input', () => TrainingInput, { nullable: true }) input: TrainingInput | undefined, @Ctx() ctx: AppContext): TrainingRun {
-    return TrainingRun.from(ctx.services.training.start(definedFields(input), 'api'));
+  async startTraining(@Arg('input', () => TrainingInput, { nullable: true }) input: TrainingInput | undefined, @Ctx() ctx: AppContext): Promise<TrainingRun> {
+    return TrainingRun.from(await ctx.services.training.start(definedFields(input), 'api'));
   }
 
   @Authorized<Role>('ADMIN')
   @Mutation(() => TrainingRun, {
     description: 'Asks the run to stop after its current batch; nothing is saved. Its final status (CANCELLED) arrives as a FINISHED progress event. Errors: RUN_NOT_FOUND, RUN_FINISHED.',
   })
-  cancelTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: AppContext): TrainingRun {
-    return TrainingRun.from(ctx.services.training.cancel(id));
+  async cancelTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: AppContext): Promise<TrainingRun> {
+    return TrainingRun.from(await ctx.services.training.cancel(id));
   }
 }
