@@ -1,13 +1,26 @@
-// Start-up: settings -> models (their inference thread picks the backend) -> run store -> training -> HTTP server, then a first
+// Start-up: settings -> the inference thread (it picks the backend, then loads the model) -> run store -> training -> HTTP server, then a first
 // training run when there is no model yet but there are images to learn from.
 import 'reflect-metadata';
 import { loadConfig } from './config.js';
+import path from 'node:path';
 import { consoleLogger as log } from './http/logger.js';
+import { InferenceThread } from './inference/inference-thread.js';
+import { activeVersionHint } from './registry/active-file.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // The inference thread loads tfjs, starts the WASM backend and then the active model on the
+  // other core while this thread loads the HTTP and GraphQL modules.
+  const inference = new InferenceThread({
+    modelsDir: path.resolve(config.modelsDir),
+    backend: { preferred: config.backend, threads: config.threads },
+    screening: { maxSpread: config.uncertainMaxSpread },
+    onRestart: (message) => log.error(message),
+  });
+  const active = await activeVersionHint(path.resolve(config.modelsDir));
+  if (active) inference.preload(active);
   const { startApp } = await import('./http/app.js');
-  const app = await startApp(config, { log });
+  const app = await startApp(config, { log, inference });
 
   let stopping = false;
   const stop = (signal: string) => {

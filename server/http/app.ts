@@ -1,6 +1,7 @@
 // The whole service wired together: model registry and service (its inference thread picks the backend), run store, training,
 // and the HTTP server. Used by server/index.ts and by the API tests, so both run the same thing.
 import type { Config } from '../config.js';
+import type { InferenceThread } from '../inference/inference-thread.js';
 import { describeBackend } from '../ml/backend.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { summarizeDataset } from '../services/dataset-summary.js';
@@ -24,7 +25,8 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-export async function startApp(config: Config, options: { log?: Logger } = {}): Promise<RunningApp> {
+/** `inference`: a thread started earlier for `config.modelsDir` (server/index.ts starts it first thing). */
+export async function startApp(config: Config, options: { log?: Logger; inference?: InferenceThread } = {}): Promise<RunningApp> {
   const log = options.log ?? consoleLogger;
   const imageLimits = { maxPixels: config.maxImagePixels, minSide: config.minImageSide };
   const registry = await ModelRegistry.open(config.modelsDir);
@@ -43,6 +45,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     batching,
     screening: { maxSpread: config.uncertainMaxSpread },
     onInferenceRestart: (message) => log.error(message),
+    inference: options.inference,
     onActivated: (version) => void pubSub.publish(MODEL_ACTIVATED, { version }),
   });
   // A version made active anywhere (a worker's run, promote/rollback on another replica) is served here too.

@@ -14,7 +14,8 @@ import { fsyncDir, uniqueName, writeFileAtomic, writeFileDurable } from '../util
 import { RegistryError } from './registry-error.js';
 
 export const METADATA_FILE = 'metadata.json';
-export const ACTIVE_FILE = 'active.json';
+export { ACTIVE_FILE } from './active-file.js';
+import { ACTIVE_FILE } from './active-file.js';
 export const MODEL_FORMAT: ModelMetadata['format'] = 'skin-cancer-detection/model@1';
 
 /** Hidden names: in-progress saves and pointer updates, and versions being deleted. */

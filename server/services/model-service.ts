@@ -50,6 +50,8 @@ export interface ModelServiceOptions {
   screening?: Partial<ScreeningSettings>;
   /** Told when the inference thread died and was replaced. */
   onInferenceRestart?: (message: string) => void;
+  /** An inference thread started earlier for this registry (start-up overlaps it with module loading). */
+  inference?: InferenceThread;
   /** Told after promote/rollback made a version active (other replicas reload it). */
   onActivated?: (version: string) => void;
 }
@@ -70,12 +72,14 @@ export class ModelService {
     this.registry = options.registry;
     this.imageLimits = options.imageLimits ?? {};
     this.screeningSettings = options.screening ?? {};
-    this.inference = new InferenceThread({
-      modelsDir: this.registry.root,
-      backend: options.backend ?? {},
-      screening: this.screeningSettings,
-      onRestart: options.onInferenceRestart,
-    });
+    this.inference =
+      options.inference ??
+      new InferenceThread({
+        modelsDir: this.registry.root,
+        backend: options.backend ?? {},
+        screening: this.screeningSettings,
+        onRestart: options.onInferenceRestart,
+      });
     this.batcher = new ClassifyBatcher((served, images) => this.inference.assess(served.metadata.version, images), options.batching);
   }
 
