@@ -24,14 +24,16 @@ export default defineConfig({
   server: {
     port: 5173,
     proxy: {
-      '/graphql': { target: apiOrigin, ws: true, changeOrigin: true },
+      // The API refuses WebSocket upgrades from other origins: the dev page's proxied requests
+      // present the API's own origin.
+      '/graphql': { target: apiOrigin, ws: true, changeOrigin: true, headers: { origin: apiOrigin } },
       '/healthz': { target: apiOrigin, changeOrigin: true },
       '/readyz': { target: apiOrigin, changeOrigin: true },
     },
   },
   preview: {
     proxy: {
-      '/graphql': { target: apiOrigin, ws: true, changeOrigin: true },
+      '/graphql': { target: apiOrigin, ws: true, changeOrigin: true, headers: { origin: apiOrigin } },
     },
   },
 });

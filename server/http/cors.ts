@@ -1,6 +1,7 @@
 // Cross-origin access to /graphql: closed unless CORS_ORIGINS names the origins allowed to call
 // it from a browser. Without an Access-Control-Allow-Origin header a browser on another site can
 // neither read answers nor send the JSON or preflighted multipart requests the API needs.
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { sendGraphQLError } from './http-errors.js';
 
@@ -35,3 +36,21 @@ export function corsMiddleware(origins: readonly string[]): RequestHandler {
   };
 }
 
+
+/**
+ * The same rule for WebSocket upgrades, which browsers send from any page without CORS: a page
+ * on another site may not open a subscription unless CORS_ORIGINS allows its origin. Requests
+ * without an Origin (non-browser clients) and from the server's own origin (the dashboard) pass.
+ */
+export function websocketOriginAllowed(origins: readonly string[]): (origin: string | undefined, req: IncomingMessage) => boolean {
+  const any = origins.includes('*');
+  const allowed = new Set(origins);
+  return (origin, req) => {
+    if (!origin || any || allowed.has(origin)) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  };
+}

@@ -16,7 +16,7 @@ import { formatError } from '../graphql/errors.js';
 import { documentNestingError, queryLimitRule } from '../graphql/limits.js';
 import { buildAppSchema } from '../graphql/schema.js';
 import { sendGraphQLError } from './http-errors.js';
-import { corsMiddleware } from './cors.js';
+import { corsMiddleware, websocketOriginAllowed } from './cors.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { createMetrics, type AppMetrics } from './metrics.js';
 import { overloadStatusPlugin } from './overload-status.js';
@@ -105,7 +105,13 @@ export async function createServer(config: ServerConfig, services: AppServices, 
   httpServer.headersTimeout = 66_000;
 
   // Same schema, auth, limits and error formatting as HTTP; a message is at most a JSON body's size.
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxJsonBytes });
+  const originAllowed = websocketOriginAllowed(config.corsOrigins);
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: GRAPHQL_PATH,
+    maxPayload: config.maxJsonBytes,
+    verifyClient: ({ origin, req }, done) => (originAllowed(origin || undefined, req) ? done(true) : done(false, 403, 'cross-origin WebSocket not allowed (CORS_ORIGINS)')),
+  });
   // Apollo turns introspection off in production for HTTP; graphql-ws needs the rule spelled out.
   const wsRules = [...specifiedRules, ...validationRules, ...(config.production ? [NoSchemaIntrospectionCustomRule] : [])];
   const wsCleanup = useServer<Record<string, unknown>>(

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
 import sharp from 'sharp';
+import WebSocket from 'ws';
 import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 import { ADMIN_TOKEN, CLASSIFY_TOKEN, codes, gql, gqlUpload, startTestApp, subscribe, tempDir, trainThroughService, wsClient, type TestApp } from '../api/helpers.js';
 import { filesContaining, snapshotTree } from './fs-snapshot.js';
@@ -175,7 +176,29 @@ const preflight = (url: string, origin: string) =>
 const postFrom = (url: string, origin: string) =>
   fetch(url, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ modelStatus { ready } }' }) });
 
+/** 'open', or the HTTP status the upgrade was refused with. */
+function webSocketFrom(url: string, origin?: string): Promise<'open' | number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, 'graphql-transport-ws', origin ? { origin } : {});
+    socket.on('open', () => {
+      socket.close();
+      resolve('open');
+    });
+    socket.on('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      response.resume();
+    });
+    socket.on('error', (error) => reject(error));
+  });
+}
+
 describe('CORS', () => {
+  it('applies to WebSocket upgrades too: another site\'s page cannot open a subscription', async () => {
+    expect(await webSocketFrom(app.wsUrl, 'https://evil.example')).toBe(403);
+    expect(await webSocketFrom(app.wsUrl, app.origin)).toBe('open');
+    expect(await webSocketFrom(app.wsUrl)).toBe('open');
+  });
+
   it('is closed by default: no allow-origin header, and a preflight is refused with a code', async () => {
     const pre = await preflight(app.url, 'https://evil.example');
     expect(pre.status).toBe(403);
@@ -205,6 +228,8 @@ describe('CORS', () => {
       expect(post.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
       expect(await post.json()).toEqual({ data: { modelStatus: { ready: false } } });
 
+      expect(await webSocketFrom(open.wsUrl, 'https://screening.example.org')).toBe('open');
+      expect(await webSocketFrom(open.wsUrl, 'https://evil.example')).toBe(403);
       expect((await preflight(open.url, 'https://screening.example.org.evil.example')).status).toBe(403);
       expect((await postFrom(open.url, 'http://localhost:5174')).headers.get('access-control-allow-origin')).toBeNull();
     } finally {
