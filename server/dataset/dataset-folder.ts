@@ -4,7 +4,7 @@
 // class counts are never decided on a stale view.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ImageLimits } from '../ml/preprocess.js';
+import type { ImageLimits } from '../ml/decode.js';
 import { fsyncDir, uniqueName, writeFileDurable } from '../util/atomic-write.js';
 import { DatasetChangeError } from './dataset-change-error.js';
 import type { DatasetIndex, IndexedImage } from './dataset-index.js';

@@ -3,8 +3,8 @@
 // decoded only when its content was never seen before, so listing a large folder stays cheap.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { listImageFolder } from '../ml/dataset.js';
-import type { ImageLimits } from '../ml/preprocess.js';
+import { listImageFolder } from '../ml/image-folder.js';
+import type { ImageLimits } from '../ml/decode.js';
 import { describeImage, sha256Hex } from './image-intake.js';
 import { memoryFactsCache, type ImageFacts, type ImageFactsCache } from './image-facts.js';
 import { imageId, SPLITS, type SplitName } from './layout.js';

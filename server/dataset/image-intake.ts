@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { ImageError } from '../ml/image-error.js';
-import { decodeImage, defaultImageLimits, type ImageLimits, type OriginalImage } from '../ml/preprocess.js';
+import { decodeImage, defaultImageLimits, type ImageLimits, type OriginalImage } from '../ml/decode.js';
 import { HASH_SOURCE_SIZE, perceptualHash } from './perceptual-hash.js';
 
 export interface PreparedImage {

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
-import { isImageFileName } from '../ml/dataset.js';
+import { isImageFileName } from '../ml/image-folder.js';
 import { DatasetChangeError } from './dataset-change-error.js';
 import type { ImportCandidate } from './dataset-folder.js';
 import { isSplitName } from './layout.js';

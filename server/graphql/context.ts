@@ -1,6 +1,6 @@
 // What every resolver receives: the application services, who is calling, and the request limits.
 import type { Classification } from '../ml/classifier.js';
-import type { BackendInfo } from '../ml/backend.js';
+import type { BackendInfo } from '../ml/backend-info.js';
 import type { DatasetSummary } from '../services/dataset-summary.js';
 import type { DatasetService } from '../services/dataset-service.js';
 import type { FeedbackService } from '../services/feedback-service.js';

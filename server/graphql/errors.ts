@@ -12,7 +12,7 @@
 // INTERNAL_SERVER_ERROR; in production its message is hidden (it is logged).
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DatasetChangeError } from '../dataset/dataset-change-error.js';
-import { DatasetError } from '../ml/dataset.js';
+import { DatasetError } from '../ml/image-folder.js';
 import { ImageError } from '../ml/image-error.js';
 import { UnsuitableImageError } from '../ml/guard/input-guard.js';
 import { RegistryError } from '../registry/registry-error.js';

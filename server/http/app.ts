@@ -2,7 +2,7 @@
 // and the HTTP server. Used by server/index.ts and by the API tests, so both run the same thing.
 import type { Config } from '../config.js';
 import type { InferenceThread } from '../inference/inference-thread.js';
-import { describeBackend } from '../ml/backend.js';
+import { describeBackend } from '../ml/backend-info.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { summarizeDataset } from '../services/dataset-summary.js';
 import { DatasetService } from '../services/dataset-service.js';

@@ -1,6 +1,6 @@
 // Messages between the server's main thread and its inference thread. Plain data only: they
 // are copied between threads (pixels included: a decoded image is a few tens of kilobytes).
-import type { BackendInfo, BackendOptions } from '../ml/backend.js';
+import type { BackendInfo, BackendOptions } from '../ml/backend-info.js';
 import type { ActivationMap } from '../ml/explain/grad-cam.js';
 import type { Assessment, ScreeningSettings } from '../ml/screening.js';
 import type { ModelMetadata } from '../ml/types.js';

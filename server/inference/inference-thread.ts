@@ -2,7 +2,7 @@
 // thread when it dies (a WASM abort, out of memory), with the same versions loaded again.
 // Requests in flight when it dies fail with INFERENCE_FAILED; later ones are served.
 import type { Worker } from 'node:worker_threads';
-import type { BackendInfo } from '../ml/backend.js';
+import type { BackendInfo } from '../ml/backend-info.js';
 import { RegistryError, type RegistryErrorCode } from '../registry/registry-error.js';
 import { ServiceError } from '../services/service-error.js';
 import { startModuleWorker } from '../util/module-worker.js';

@@ -5,22 +5,9 @@ import { createRequire } from 'node:module';
 import { tf } from './tf.js';
 import { setThreadedWasmBackend } from './wasm-threads.js';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-
-export interface BackendInfo {
-  name: BackendName;
-  /** Threads the backend computes with. */
-  threads: number;
-  simd: boolean;
-  /** Why a preferred backend was not used, for the logs and the API. */
-  fallbackReason?: string;
-}
-
-export interface BackendOptions {
-  /** `auto` tries tensorflow, then wasm. `cpu` is never chosen automatically. */
-  preferred?: BackendName | 'auto';
-  threads?: number;
-}
+export type { BackendInfo, BackendName, BackendOptions } from './backend-info.js';
+export { describeBackend } from './backend-info.js';
+import type { BackendInfo, BackendName, BackendOptions } from './backend-info.js';
 
 let current: BackendInfo | undefined;
 let pending: Promise<BackendInfo> | undefined;
@@ -101,10 +88,4 @@ export function backendInfo(): BackendInfo {
  */
 export function trainingThreads(): number {
   return current?.name === 'wasm' ? threadBudget : 1;
-}
-
-export function describeBackend(info: BackendInfo): string {
-  const simd = info.name === 'wasm' ? (info.simd ? ', SIMD' : ', no SIMD') : '';
-  const why = info.fallbackReason ? ` (${info.fallbackReason})` : '';
-  return `${info.name}, ${info.threads} thread${info.threads === 1 ? '' : 's'}${simd}${why}`;
 }

@@ -1,42 +1,15 @@
 // A loaded model version ready to serve: bytes in, probability, label and risk band out.
 import { tf } from './tf.js';
-import { decodeImage, pixelsToTensor, type DecodedImage } from './preprocess.js';
+import { decodeImage, pixelsToTensor } from './preprocess.js';
 import type { ImageLimits } from './preprocess.js';
-import { riskBand, DISCLAIMER, type RiskBand } from './risk.js';
 import type { ModelMetadata } from './types.js';
 import type { LabelledImages } from './dataset.js';
 import { predictScores, type Scoring } from './predict.js';
 import { isTestTimeView, predictViews, singleView, type TestTimeView } from './tta.js';
 
-export interface Classification {
-  probability: number;
-  label: string;
-  positive: boolean;
-  riskBand: RiskBand;
-  threshold: number;
-  modelVersion: string;
-  preprocessMs: number;
-  inferenceMs: number;
-  original: DecodedImage['original'];
-  disclaimer: string;
-}
-
-export type Description = Pick<Classification, 'probability' | 'label' | 'positive' | 'riskBand' | 'threshold' | 'modelVersion' | 'disclaimer'>;
-
-/** The label and risk band of a probability at the version's stored threshold (needs no model). */
-export function describeProbability(metadata: Pick<ModelMetadata, 'threshold' | 'classNames' | 'version'>, probability: number): Description {
-  const { threshold, classNames, version } = metadata;
-  const positive = probability >= threshold;
-  return {
-    probability,
-    label: positive ? classNames[1] : classNames[0],
-    positive,
-    riskBand: riskBand(probability, threshold),
-    threshold,
-    modelVersion: version,
-    disclaimer: DISCLAIMER,
-  };
-}
+export type { Classification, Description } from './classification.js';
+export { describeProbability } from './classification.js';
+import { describeProbability, type Classification, type Description } from './classification.js';
 
 /** How a stored version scores an image: its test-time views and calibration temperature. */
 export function scoringOf(metadata: ModelMetadata): Required<Scoring> {

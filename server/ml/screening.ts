@@ -1,94 +1,19 @@
 // Screening one image end to end on top of a Classifier: the input guard, the probability with
 // its spread over test-time views, the uncertainty-aware risk band, and on request the heatmap.
-// Split into steps so a server can batch the forward pass (`assess`) across requests and run it
-// where the model lives (a worker thread), while the checks and the verdict (`ScreeningRules`)
-// need only the version's metadata.
-import { describeProbability, type Classifier, type Classification } from './classifier.js';
+// The forward passes (`assessImages`) batch across requests and run where the model lives (the
+// inference thread); the checks and the verdict (`ScreeningRules`) need only the metadata.
+import type { Classifier } from './classifier.js';
 import { decodeImage, pixelsToTensor, type DecodedImage } from './preprocess.js';
 import { testTimeViews } from './tta.js';
 import { scoreViewsBatched } from './view-batch.js';
 import { embed } from './model-anatomy.js';
-import type { ModelMetadata } from './types.js';
-import { InputGuard, type GuardReport, type Inspection } from './guard/input-guard.js';
-import { riskBandWithUncertainty, viewInterval, type Uncertainty } from './uncertainty.js';
+import type { InputGuard, Inspection } from './guard/input-guard.js';
+import { viewInterval } from './uncertainty.js';
 import { explanationMap, renderExplanation, type Explanation } from './explain/explanation.js';
 
-export interface ScreeningSettings {
-  /** An interval over test-time views wider than this makes the risk band "uncertain". */
-  maxSpread: number;
-  /** Longer side of the heatmap pictures, in pixels. */
-  heatmapMaxSide: number;
-}
-
-export const defaultScreeningSettings: ScreeningSettings = { maxSpread: 0.3, heatmapMaxSide: 512 };
-
-export interface ScreeningOptions {
-  /** Also compute the Grad-CAM heatmap (costs a backward pass and two PNG encodings). */
-  explain?: boolean;
-}
-
-/** What the batched forward pass found for one image. */
-export interface Assessment {
-  probability: number;
-  uncertainty: Uncertainty;
-  /** Embedding distance to the training images; null when the guard is off. */
-  distance: number | null;
-}
-
-export interface Screening extends Classification {
-  uncertainty: Uncertainty;
-  guard: GuardReport;
-  explanation: Explanation | null;
-}
-
-/** One image between the batched steps. */
-export interface InspectedImage {
-  decoded: DecodedImage;
-  inspection: Inspection;
-  bytes: Buffer;
-  preprocessMs: number;
-}
-
-/** The model-free half of screening: the guard's checks before inference and the verdict after it. */
-export class ScreeningRules {
-  readonly guard: InputGuard;
-  readonly settings: ScreeningSettings;
-
-  constructor(
-    readonly metadata: ModelMetadata,
-    settings: Partial<ScreeningSettings> = {},
-  ) {
-    this.settings = { ...defaultScreeningSettings, ...settings };
-    this.guard = InputGuard.forModel(metadata);
-  }
-
-  /** Resolution, quality and appearance checks, before any inference. Throws UnsuitableImageError. */
-  inspect(decoded: DecodedImage): Inspection {
-    return this.guard.inspect(decoded);
-  }
-
-  /** The class whose evidence a heatmap of this probability shows: the predicted one. */
-  explainedClass(probability: number): 0 | 1 {
-    return probability >= this.metadata.threshold ? 1 : 0;
-  }
-
-  /** The result for an inspected and assessed image. Throws UnsuitableImageError when it lies too far from the training images. */
-  conclude(image: InspectedImage, assessment: Assessment, inferenceMs: number, explanation: Explanation | null): Screening {
-    const guard = this.guard.conclude(image.inspection, assessment.distance);
-    const description = describeProbability(this.metadata, assessment.probability);
-    const riskBand = riskBandWithUncertainty(assessment.probability, description.threshold, assessment.uncertainty, this.settings.maxSpread);
-    return {
-      ...description,
-      riskBand,
-      preprocessMs: image.preprocessMs,
-      inferenceMs,
-      original: image.decoded.original,
-      uncertainty: assessment.uncertainty,
-      guard,
-      explanation,
-    };
-  }
-}
+export { defaultScreeningSettings, ScreeningRules } from './screening-rules.js';
+export type { Assessment, InspectedImage, Screening, ScreeningOptions, ScreeningSettings } from './screening-rules.js';
+import { ScreeningRules, type Assessment, type InspectedImage, type Screening, type ScreeningOptions, type ScreeningSettings } from './screening-rules.js';
 
 /**
  * The eight test-time views of a batch in as few forward passes as memory allows, plus the

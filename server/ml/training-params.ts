@@ -1,5 +1,5 @@
 // The accepted range of every training hyper-parameter, checked in one place for the CLI and the API.
-import { architectureNames, getArchitecture } from './models/index.js';
+import { architectureInfo, architectureNames } from './models/catalog.js';
 import { augmentationLevels, defaultTrainingParams, learningRateSchedules, type TrainingParams } from './types.js';
 
 export class TrainingParamsError extends Error {
@@ -51,7 +51,7 @@ export function resolveTrainingParams(input: Partial<TrainingParams>): Required<
   if (!architectureNames().includes(params.architecture)) {
     throw new TrainingParamsError('architecture', `unknown architecture "${params.architecture}"; known: ${architectureNames().join(', ')}`);
   }
-  const { minImageSize } = getArchitecture(params.architecture);
+  const { minImageSize } = architectureInfo(params.architecture);
   if (params.imageSize < minImageSize) {
     throw new TrainingParamsError('imageSize', `${params.architecture} needs at least ${minImageSize}px, got ${params.imageSize}`);
   }

@@ -7,8 +7,13 @@
 // leftover (ignored, later cleaned up), never a half-written version that looks valid.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { tf } from '../ml/tf.js';
-import { WEIGHTS_FILE, ModelFileError, fileSystemHandler, sha256Hex } from '../ml/model-io.js';
+import type { tf } from '../ml/tf.js';
+import { WEIGHTS_FILE, ModelFileError, readCheckedModelFiles, sha256Hex } from '../ml/model-files.js';
+
+// tfjs is loaded only to save or load a model: listing and checking versions (the server's main
+// thread) never needs it.
+const modelIo = () => import('../ml/model-io.js');
+const tfjs = async () => (await import('../ml/tf.js')).tf;
 import type { ModelMetadata } from '../ml/types.js';
 import { fsyncDir, uniqueName, writeFileAtomic, writeFileDurable } from '../util/atomic-write.js';
 import { RegistryError } from './registry-error.js';
@@ -169,7 +174,7 @@ export class ModelRegistry {
       try {
         await fs.mkdir(this.root, { recursive: true });
         await fs.mkdir(temp);
-        await model.save(fileSystemHandler(temp));
+        await model.save((await modelIo()).fileSystemHandler(temp));
         const weightsSha256 = sha256Hex(await fs.readFile(path.join(temp, WEIGHTS_FILE)));
         // Another process may take the same number between our scan and the rename: then try the next.
         for (let number = await this.nextVersionNumber(); ; number++) {
@@ -198,6 +203,7 @@ export class ModelRegistry {
   async load(version: string): Promise<{ model: tf.LayersModel; metadata: ModelMetadata }> {
     const { metadata, weightsSha256 } = await this.requireIntactMetadata(version);
     try {
+      const [tf, { fileSystemHandler }] = await Promise.all([tfjs(), modelIo()]);
       const model = await tf.loadLayersModel(fileSystemHandler(this.versionDir(version), { expectedWeightsSha256: weightsSha256 }));
       return { model, metadata };
     } catch (error) {
@@ -345,7 +351,7 @@ export class ModelRegistry {
     const check = await this.readMetadata(version);
     if (check.status !== 'intact') return check;
     try {
-      await fileSystemHandler(this.versionDir(version), { expectedWeightsSha256: check.weightsSha256 }).load!();
+      await readCheckedModelFiles(this.versionDir(version), { expectedWeightsSha256: check.weightsSha256 });
       return check;
     } catch (error) {
       if (error instanceof ModelFileError) return { status: 'damaged', reason: error.message };

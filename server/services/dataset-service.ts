@@ -1,6 +1,6 @@
 // The image folder as a service: browse it a page at a time, add, import, remove and relabel
 // images, analyse it for imbalance and leakage, and compare the data two model versions saw.
-import type { ImageLimits } from '../ml/preprocess.js';
+import type { ImageLimits } from '../ml/decode.js';
 import type { ModelMetadata } from '../ml/types.js';
 import { analyzeDataset, type DatasetAnalysis } from '../dataset/dataset-analysis.js';
 import { DatasetChangeError } from '../dataset/dataset-change-error.js';

@@ -1,7 +1,7 @@
 // What is in the dataset folder, by split and class, without decoding anything.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isImageFileName, listImageFolder } from '../ml/dataset.js';
+import { isImageFileName, listImageFolder } from '../ml/image-folder.js';
 
 export interface DatasetSummary {
   root: string;

@@ -4,7 +4,7 @@
 // soon as they are reviewed, or after the retention time when nobody corrected them.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ImageLimits } from '../ml/preprocess.js';
+import type { ImageLimits } from '../ml/decode.js';
 import { DatasetChangeError } from '../dataset/dataset-change-error.js';
 import { prepareImage } from '../dataset/image-intake.js';
 import type { SplitName } from '../dataset/layout.js';

@@ -2,10 +2,10 @@
 // and swaps it atomically on promote/rollback so requests never see a half-loaded model.
 // Forward passes run in the inference thread; this thread decodes (sharp works off the event
 // loop), runs the guard's cheap checks, batches, and draws heatmaps, so it stays free to answer.
-import type { BackendInfo, BackendOptions } from '../ml/backend.js';
-import { renderExplanation, type Explanation } from '../ml/explain/explanation.js';
-import { ScreeningRules, type Assessment, type InspectedImage, type Screening, type ScreeningOptions, type ScreeningSettings } from '../ml/screening.js';
-import { decodeImage, type DecodedImage, type ImageLimits } from '../ml/preprocess.js';
+import type { BackendInfo, BackendOptions } from '../ml/backend-info.js';
+import { renderExplanation, type Explanation } from '../ml/explain/rendered-explanation.js';
+import { ScreeningRules, type Assessment, type InspectedImage, type Screening, type ScreeningOptions, type ScreeningSettings } from '../ml/screening-rules.js';
+import { decodeImage, type DecodedImage, type ImageLimits } from '../ml/decode.js';
 import type { ModelMetadata } from '../ml/types.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { InferenceThread } from '../inference/inference-thread.js';

@@ -2,7 +2,7 @@
 // durably, every event published for subscribers, the served model reloaded when a run
 // activates a new version.
 import type { BackendOptions } from '../ml/backend.js';
-import type { ImageLimits } from '../ml/preprocess.js';
+import type { ImageLimits } from '../ml/decode.js';
 import { resolveTrainingParams, TrainingParamsError } from '../ml/training-params.js';
 import type { TrainingParams } from '../ml/types.js';
 import type { RunStatus, RunStore, RunTrigger, TrainingRunRecord } from '../store/run-store.js';

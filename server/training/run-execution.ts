@@ -2,7 +2,7 @@
 // published, epochs and the outcome written to the run store. Shared by the single-process
 // TrainingService and the trainer workers of a scaled-out deployment.
 import type { BackendOptions } from '../ml/backend.js';
-import type { ImageLimits } from '../ml/preprocess.js';
+import type { ImageLimits } from '../ml/decode.js';
 import type { RunStore, TrainingRunRecord } from '../store/run-store.js';
 import type { TrainingProgressEvent } from '../services/training-service.js';
 import { TrainingJob, type TrainingOutcome } from './training-job.js';

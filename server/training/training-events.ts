@@ -1,7 +1,7 @@
 // Messages a training run emits, identical whether it runs in this thread or in a worker.
 import type { BatchProgress, EpochProgress } from '../ml/train.js';
 import type { ModelMetadata, TrainingParams } from '../ml/types.js';
-import type { ImageLimits } from '../ml/preprocess.js';
+import type { ImageLimits } from '../ml/decode.js';
 
 export type TrainingStage = 'loading-data' | 'training' | 'evaluating' | 'saving';
 

@@ -1,5 +1,5 @@
 import { Field, Int, ObjectType } from 'type-graphql';
-import type { BackendInfo } from '../../ml/backend.js';
+import type { BackendInfo } from '../../ml/backend-info.js';
 
 @ObjectType('Backend', { description: 'The tfjs backend computing predictions and training.' })
 export class BackendType {

@@ -3,14 +3,10 @@
 import type { tf } from '../tf.js';
 import { pixelsToTensor, type DecodedImage } from '../preprocess.js';
 import { gradCam, type ActivationMap } from './grad-cam.js';
-import { renderHeatmap, type HeatmapImages } from './heatmap-image.js';
-
-export interface Explanation extends HeatmapImages {
-  method: 'grad-cam';
-  map: ActivationMap;
-  /** Time to compute the map and draw it. */
-  ms: number;
-}
+import { renderExplanation } from './rendered-explanation.js';
+export { renderExplanation } from './rendered-explanation.js';
+export type { Explanation } from './rendered-explanation.js';
+import type { Explanation } from './rendered-explanation.js';
 
 /** The Grad-CAM map of one decoded image (`size` x `size` RGB pixels) for `targetClass`. */
 export function explanationMap(model: tf.LayersModel, pixels: Uint8Array, size: number, targetClass: 0 | 1): ActivationMap {
@@ -20,13 +16,6 @@ export function explanationMap(model: tf.LayersModel, pixels: Uint8Array, size: 
   } finally {
     x.dispose();
   }
-}
-
-/** Draws `map` over the uploaded picture; `mapMs` is what computing the map took. */
-export async function renderExplanation(map: ActivationMap, bytes: Buffer, original: DecodedImage['original'], mapMs: number, maxSide?: number): Promise<Explanation> {
-  const started = performance.now();
-  const images = await renderHeatmap(bytes, original, map, maxSide);
-  return { method: 'grad-cam', map, ...images, ms: mapMs + performance.now() - started };
 }
 
 /**

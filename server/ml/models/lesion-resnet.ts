@@ -6,16 +6,10 @@
 import { tf } from '../tf.js';
 import type { ArchitectureOptions } from './architecture.js';
 
-export interface ResNetShape {
-  /** Filters of the stem convolution. */
-  stem: number;
-  /** Filters of each stage; every stage after the first halves the resolution. */
-  widths: number[];
-  /** Residual blocks per stage. */
-  blocks: number;
-  /** Stride of the stem convolution (2 halves the input at once). */
-  stemStride: 1 | 2;
-}
+import type { ResNetShape } from './resnet-shape.js';
+
+export type { ResNetShape } from './resnet-shape.js';
+export { resNetMinImageSize } from './resnet-shape.js';
 
 /** Batch-norm momentum: moving statistics must settle within an epoch of a few dozen steps. */
 const BN_MOMENTUM = 0.9;
@@ -54,9 +48,4 @@ export function buildLesionResNet({ imageSize, seed }: ArchitectureOptions, shap
     .dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + layerIndex++ }), name: 'output' })
     .apply(pooled) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output, name });
-}
-
-/** Input side below which the last stage would work on a single pixel. */
-export function resNetMinImageSize(shape: ResNetShape): number {
-  return shape.stemStride * 2 ** (shape.widths.length - 1) * 2;
 }
