@@ -9,6 +9,7 @@ import { createToyDataset, encodeRaw, toyLesionPixels, type ToyDataset } from '.
 import { ADMIN_TOKEN, codes, gql, gqlUpload, startTestApp, tempDir, type TestApp } from './helpers.js';
 
 const CLASSIFY = `mutation ($image: Upload!) { classify(image: $image) { label modelVersion predictionId } }`;
+const BATCH = `mutation ($images: [Upload!]!) { classifyBatch(images: $images) { index prediction { label predictionId } error { code } } }`;
 const SUBMIT = `mutation ($id: String!, $label: String!) { submitFeedback(predictionId: $id, trueLabel: $label) { id status predictedLabel trueLabel classNames } }`;
 const QUEUE = `query ($status: FeedbackStatus) { feedbackQueue(status: $status) { id status trueLabel predictedLabel modelVersion fileName thumbnail(size: 32) } pendingFeedbackCount }`;
 const ACCEPT = `mutation ($id: String!) { acceptFeedback(id: $id) { id status trueLabel datasetImageId reviewedAt } }`;
@@ -148,6 +149,23 @@ describe('the feedback loop', () => {
     expect(await app.services.feedback.purgeExpired(Date.now() + 73 * 3_600_000)).toBe(1);
     expect(await fs.readdir(env.FEEDBACK_DIR)).toEqual([]);
     expect(codes(await gql(app.url, SUBMIT, { id: predictionId, label: 'benign' }))).toEqual(['PREDICTION_NOT_FOUND']);
+  });
+
+  it('keeps each image of a classifyBatch too, under its own prediction id', async () => {
+    const files = { 'variables.images.0': { bytes: await lesion('benign', 901), name: 'a.png' }, 'variables.images.1': { bytes: await lesion('malignant', 902), name: 'b.png' } };
+    const response = await gqlUpload(app.url, BATCH, { images: [null, null] }, files);
+    expect(response.errors).toBeUndefined();
+    const items = response.data!.classifyBatch as { prediction: { predictionId: string | null } | null; error: unknown }[];
+    const ids = items.map((item) => item.prediction!.predictionId!);
+    expect(ids.every((id) => /^pred-[0-9a-f]{32}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(2);
+    expect(await fs.readdir(env.FEEDBACK_DIR)).toHaveLength(2);
+    const submitted = await gql(app.url, SUBMIT, { id: ids[1], label: 'malignant' });
+    expect(submitted.data!.submitFeedback).toMatchObject({ id: ids[1], status: 'PENDING', trueLabel: 'malignant' });
+    // Leave nothing behind for the tests after this one.
+    await gql(app.url, REJECT, { id: ids[1] }, { token: ADMIN_TOKEN });
+    expect(await app.services.feedback.purgeExpired(Date.now() + 73 * 3_600_000)).toBe(1);
+    expect(await fs.readdir(env.FEEDBACK_DIR)).toEqual([]);
   });
 
   it('a retrained version saw exactly the added and accepted images more than the first', async () => {

@@ -81,12 +81,16 @@ export class ClassifyResolver {
     const readable = read.filter((r) => r.bytes !== undefined);
     const outcomes = readable.length > 0 ? await ctx.services.models.classifyMany(readable.map((r) => r.bytes!)) : [];
     let next = 0;
-    return read.map((item, index): PredictionResult => {
-      if (item.error) return { index, fileName: item.fileName, prediction: null, error: item.error };
-      const outcome = outcomes[next++];
-      if ('error' in outcome) return { index, fileName: item.fileName, prediction: null, error: itemError(outcome.error, ctx) };
-      ctx.recordClassification(outcome);
-      return { index, fileName: item.fileName, prediction: Prediction.from(outcome, ctx.services.backend.name, item.fileName), error: null };
-    });
+    return Promise.all(
+      read.map(async (item, index): Promise<PredictionResult> => {
+        if (item.error) return { index, fileName: item.fileName, prediction: null, error: item.error };
+        const outcome = outcomes[next++];
+        if ('error' in outcome) return { index, fileName: item.fileName, prediction: null, error: itemError(outcome.error, ctx) };
+        ctx.recordClassification(outcome);
+        // Kept like a single classification's image, so each item can be corrected and reviewed.
+        const predictionId = await keepForReview(ctx, item.bytes!, outcome, item.fileName);
+        return { index, fileName: item.fileName, prediction: { ...Prediction.from(outcome, ctx.services.backend.name, item.fileName), predictionId }, error: null };
+      }),
+    );
   }
 }
