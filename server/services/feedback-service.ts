@@ -32,6 +32,10 @@ export interface ClassifiedImage {
 }
 
 // Expired images are looked for at most this often (on the next keep or queue read).
+/** Prefix of images being written (writeFileAtomic's temps). */
+const TEMP_PREFIX = '.tmp-';
+/** A file without a record this old is left over from a crash, not a write in progress. */
+const ORPHAN_AGE_MS = 10 * 60_000;
 const PURGE_EVERY_MS = 10 * 60_000;
 
 export class FeedbackService {
@@ -50,18 +54,25 @@ export class FeedbackService {
     const id = newPredictionId();
     const imageFile = `${id}.${prepared.extension}`;
     await fs.mkdir(this.options.dir, { recursive: true });
-    await writeFileAtomic(path.join(this.options.dir, imageFile), prepared.bytes, '.tmp-');
-    this.options.store.insert({
-      id,
-      createdAt: new Date().toISOString(),
-      modelVersion: result.modelVersion,
-      classNames: [...result.classNames],
-      predictedLabel: result.label,
-      probability: result.probability,
-      fileName,
-      imageFile,
-      contentHash: prepared.contentHash,
-    });
+    const stored = path.join(this.options.dir, imageFile);
+    await writeFileAtomic(stored, prepared.bytes, TEMP_PREFIX);
+    try {
+      this.options.store.insert({
+        id,
+        createdAt: new Date().toISOString(),
+        modelVersion: result.modelVersion,
+        classNames: [...result.classNames],
+        predictedLabel: result.label,
+        probability: result.probability,
+        fileName,
+        imageFile,
+        contentHash: prepared.contentHash,
+      });
+    } catch (error) {
+      // A file without its record could never be reviewed or expired.
+      await fs.rm(stored, { force: true }).catch(() => undefined);
+      throw error;
+    }
     void this.purgeExpiredSometimes();
     return id;
   }
@@ -146,7 +157,11 @@ export class FeedbackService {
     return this.options.store.get(id)!;
   }
 
-  /** Deletes kept images that nobody corrected within the retention time. Returns how many. */
+  /**
+   * Deletes kept images that nobody corrected within the retention time. Returns how many. Also
+   * removes files no record names (a crash between writing an image and recording it) and
+   * half-written temps, once they are older than ORPHAN_AGE_MS.
+   */
   async purgeExpired(now = Date.now()): Promise<number> {
     this.lastPurge = now;
     const before = new Date(now - this.options.retentionHours * 3_600_000).toISOString();
@@ -157,7 +172,25 @@ export class FeedbackService {
       if (file) await fs.rm(file, { force: true }).catch(() => undefined);
       count++;
     }
+    await this.removeOrphans(now);
     return count;
+  }
+
+  private async removeOrphans(now: number): Promise<void> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.options.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const id = name.split('.')[0]!;
+      const recorded = !name.startsWith(TEMP_PREFIX) && this.options.store.get(id) !== null;
+      if (recorded) continue;
+      const file = path.join(this.options.dir, name);
+      const stat = await fs.stat(file).catch(() => null);
+      if (stat?.isFile() && stat.mtimeMs < now - ORPHAN_AGE_MS) await fs.rm(file, { force: true }).catch(() => undefined);
+    }
   }
 
   private async purgeExpiredSometimes(): Promise<void> {

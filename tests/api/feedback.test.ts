@@ -151,6 +151,22 @@ describe('the feedback loop', () => {
     expect(codes(await gql(app.url, SUBMIT, { id: predictionId, label: 'benign' }))).toEqual(['PREDICTION_NOT_FOUND']);
   });
 
+  it('sweeps files no record names (left by a crash between writing and recording) once they are old, and nothing else', async () => {
+    const { predictionId } = await classify(await lesion('benign', 751), 'kept.png');
+    const orphan = path.join(env.FEEDBACK_DIR, 'pred-0123456789abcdef0123456789abcdef.png');
+    const temp = path.join(env.FEEDBACK_DIR, '.tmp-half-written');
+    await fs.writeFile(orphan, 'an image nobody recorded');
+    await fs.writeFile(temp, 'half');
+    // Young files may belong to a write in progress: kept.
+    await app.services.feedback.purgeExpired(Date.now());
+    expect((await fs.readdir(env.FEEDBACK_DIR)).length).toBe(3);
+    expect(await app.services.feedback.purgeExpired(Date.now() + 11 * 60_000)).toBe(0);
+    const left = await fs.readdir(env.FEEDBACK_DIR);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(new RegExp(`^${predictionId}\\.`));
+    expect(await app.services.feedback.purgeExpired(Date.now() + 73 * 3_600_000)).toBe(1);
+  });
+
   it('keeps each image of a classifyBatch too, under its own prediction id', async () => {
     const files = { 'variables.images.0': { bytes: await lesion('benign', 901), name: 'a.png' }, 'variables.images.1': { bytes: await lesion('malignant', 902), name: 'b.png' } };
     const response = await gqlUpload(app.url, BATCH, { images: [null, null] }, files);
