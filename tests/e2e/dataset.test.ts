@@ -124,6 +124,8 @@ describe.skipIf(!hasChromium)(`dataset management in ${CHROMIUM_PATH}`, () => {
   it('fits a phone screen on the Dataset and Review pages', async () => {
     const { page } = await open('/dataset', PHONE);
     await page.locator('.browser__tile img').first().waitFor();
+    // The widest content: the diff between the two versions trained above (it loads last).
+    await page.getByTestId('dataset-diff').waitFor();
     for (const route of ['/dataset', '/review']) {
       if (route === '/review') {
         await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Review' }).click();
