@@ -51,7 +51,7 @@ export interface TrainingParams {
 export const defaultTrainingParams: Required<TrainingParams> = {
   architecture: 'original-cnn',
   imageSize: 96,
-  epochs: 12,
+  epochs: 20,
   batchSize: 32,
   learningRate: 0.001,
   seed: 42,
