@@ -13,7 +13,7 @@ const usage = `usage: npm run train -- --data <folder with train/<class>/ and op
   [--epochs N] [--batch-size N] [--lr X] [--image-size N] [--seed N] [--architecture NAME]
   [--validation-fraction F] [--patience N] [--no-augment] [--no-class-weights]
   [--augmentation basic|strong] [--schedule constant|cosine] [--warmup EPOCHS] [--weight-decay X]
-  [--label-smoothing X] [--tta | --no-tta] [--no-calibrate] [--target-sensitivity X]
+  [--label-smoothing X] [--average-epochs N] [--tta | --no-tta] [--no-calibrate] [--target-sensitivity X]
   [--positive-class NAME] [--promote] [--json]`;
 
 function numberOption(name: string, value: string | undefined, fallback: number): number {
@@ -42,6 +42,7 @@ runCli(async () => {
       warmup: { type: 'string' },
       'weight-decay': { type: 'string' },
       'label-smoothing': { type: 'string' },
+      'average-epochs': { type: 'string' },
       tta: { type: 'boolean', default: false },
       'no-tta': { type: 'boolean', default: false },
       'no-calibrate': { type: 'boolean', default: false },
@@ -74,6 +75,7 @@ runCli(async () => {
     warmupEpochs: numberOption('warmup', values.warmup, d.warmupEpochs),
     weightDecay: numberOption('weight-decay', values['weight-decay'], d.weightDecay),
     labelSmoothing: numberOption('label-smoothing', values['label-smoothing'], d.labelSmoothing),
+    averageEpochs: numberOption('average-epochs', values['average-epochs'], d.averageEpochs),
     testTimeAugmentation: values['no-tta'] ? false : values.tta || d.testTimeAugmentation,
     calibrate: !values['no-calibrate'],
     targetSensitivity: numberOption('target-sensitivity', values['target-sensitivity'], d.targetSensitivity),

@@ -1,6 +1,7 @@
 // The training loop: seeded, class-weighted binary cross-entropy with Adam(W) on a learning-rate
 // schedule, progress events per batch and epoch, cancellation between batches, early stopping
-// on validation AUC.
+// on validation AUC, and optionally the mean of the last epochs' weights (stochastic weight
+// averaging) when validation says it beats the best single epoch.
 // A hand-written loop rather than model.fit: fit has no per-sample weights, no AUC and no
 // clean way to stop from another thread. The optimizer steps run on a training engine: this
 // thread alone, or data-parallel replica workers when more than one thread is allowed.
@@ -18,6 +19,7 @@ import { SingleThreadEngine, type TrainingEngine } from './training-engine.js';
 import { DataParallelEngine, supportsDataParallel } from './parallel/data-parallel-engine.js';
 import { learningRateAt } from './learning-rate.js';
 import { defaultAugmentOptions, strongAugmentOptions } from './augment.js';
+import { WeightAverage } from './weight-average.js';
 
 export { balancedClassWeights };
 
@@ -54,8 +56,10 @@ export interface TrainingCallbacks {
 export interface TrainingResult {
   model: tf.LayersModel;
   history: EpochProgress[];
-  /** Epoch (1-based) whose weights the model holds: the best by validation AUC. */
+  /** Epoch (1-based) with the best validation AUC: the model holds its weights unless `averaged` is set. */
   bestEpoch: number;
+  /** Set when the model holds the mean of these epochs' weights, which validated at least as well as the best epoch. */
+  averaged?: { fromEpoch: number; toEpoch: number; validationAuc: number };
   stoppedEarly: boolean;
   cancelled: boolean;
   seconds: number;
@@ -143,6 +147,8 @@ export async function trainModel(
   const history: EpochProgress[] = [];
   let engine: TrainingEngine | undefined;
   let best: { auc: number; loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
+  const average = new WeightAverage();
+  let averaged: TrainingResult['averaged'];
   let stoppedEarly = false;
   let cancelled = false;
   let imagesSeen = 0;
@@ -211,6 +217,7 @@ export async function trainModel(
 
       // Best = highest validation AUC; ties (AUC saturates on easy data) go to the lower
       // validation loss. Without validation data the latest weights are the best we know of.
+      if (epoch > params.epochs - params.averageEpochs) average.add(model.getWeights(), epoch);
       const auc = Number.isNaN(progress.validationAuc) ? epoch : progress.validationAuc;
       const loss = Number.isNaN(progress.validationLoss) ? -epoch : progress.validationLoss;
       if (!best || auc > best.auc || (auc === best.auc && loss < best.loss)) keepBest(auc, loss, epoch);
@@ -221,10 +228,20 @@ export async function trainModel(
     }
     if (cancelled) throw new TrainingCancelledError();
     if (best && best.epoch !== history.length) model.setWeights(best.weights);
+    if (average.epochs >= 2 && best && validation.count > 0) {
+      // The mean stands only on validation evidence; ties go to it (the smoother solution).
+      const mean = average.mean();
+      model.setWeights(mean); // the model's variables take their own reference
+      mean.forEach((m) => m.dispose());
+      const auc = validationMetrics(model, validation, params.batchSize).auc;
+      if (auc >= best.auc) averaged = { fromEpoch: average.fromEpoch, toEpoch: average.toEpoch, validationAuc: auc };
+      else model.setWeights(best.weights);
+    }
     return {
       model,
       history,
       bestEpoch: best?.epoch ?? 0,
+      ...(averaged ? { averaged } : {}),
       stoppedEarly,
       cancelled,
       seconds: (performance.now() - started) / 1000,
@@ -235,6 +252,7 @@ export async function trainModel(
     throw error;
   } finally {
     best?.weights.forEach((w) => w.dispose());
+    average.dispose();
     await engine?.dispose();
   }
 }

@@ -88,7 +88,11 @@ async function trainAndSave(
     signal,
   );
   const { model } = result;
+  const weightsFrom = result.averaged
+    ? `mean of epochs ${result.averaged.fromEpoch}-${result.averaged.toEpoch} (validation AUC ${result.averaged.validationAuc.toFixed(3)}; best single epoch ${result.bestEpoch}: ${result.history[result.bestEpoch - 1]?.validationAuc.toFixed(3)})`
+    : `epoch ${result.bestEpoch} of ${result.history.length}`;
   try {
+    emit({ type: 'stage', stage: 'evaluating', message: `weights: ${weightsFrom}` });
     emit({ type: 'stage', stage: 'evaluating', message: 'choosing the threshold and measuring' });
     // Temperature and threshold come from validation data only; the test split never
     // influences the model. Without usable validation data the training images stand in for
@@ -130,6 +134,7 @@ async function trainAndSave(
       backend: backendInfo().name,
       trainingSeconds: result.seconds,
       epochsCompleted: result.history.length,
+      weightsFrom,
       ...(guard.data ? { inputGuard: guard.data } : {}),
     });
     const activated = await activateIfBetter(registry, saved, request.autoPromote);

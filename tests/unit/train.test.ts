@@ -86,6 +86,23 @@ describe('trainModel on the WASM backend', () => {
     expect(r.bestEpoch).toBe(1);
   });
 
+  it('keeps the mean of the last epochs when it validates at least as well as the best epoch', async () => {
+    const before = tf.memory().numTensors;
+    const r = await trainModel({ train, validation }, params({ epochs: 4, averageEpochs: 3 }));
+    const bestSingle = Math.max(...r.history.map((h) => h.validationAuc));
+    expect(r.averaged).toMatchObject({ fromEpoch: 2, toEpoch: 4 });
+    expect(r.averaged!.validationAuc).toBeGreaterThanOrEqual(bestSingle);
+    // The model really holds the averaged weights: its own validation AUC is the one reported.
+    const { rocAuc } = await import('../../server/ml/metrics.js');
+    expect(rocAuc(validation.labels, predictScores(r.model, validation))).toBeCloseTo(r.averaged!.validationAuc, 10);
+    r.model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+
+    const plain = await trainModel({ train, validation }, params({ epochs: 4, averageEpochs: 0 }));
+    plain.model.dispose();
+    expect(plain.averaged).toBeUndefined();
+  });
+
   it('cancels between batches and frees everything', async () => {
     const before = tf.memory().numTensors;
     const abort = new AbortController();

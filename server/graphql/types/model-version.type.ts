@@ -40,6 +40,9 @@ export class ModelVersion {
   @Field(() => Int)
   epochsCompleted!: number;
 
+  @Field(() => String, { nullable: true, description: 'Which weights were kept: the best epoch by validation AUC, or the mean of the last epochs.' })
+  weightsFrom!: string | null;
+
   @Field(() => TrainingParameters)
   trainingParams!: TrainingParameters;
 
@@ -65,6 +68,7 @@ export class ModelVersion {
       backend: m.backend,
       trainingSeconds: m.trainingSeconds,
       epochsCompleted: m.epochsCompleted,
+      weightsFrom: m.weightsFrom ?? null,
       trainingParams: { ...m.trainingParams },
       datasetFingerprint: m.datasetFingerprint ? { hash: m.datasetFingerprint.hash, counts: SplitCount.fromRecord(m.datasetFingerprint.counts) } : null,
       validationMetrics: ModelMetrics.from(m.metrics.validation),

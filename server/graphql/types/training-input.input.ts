@@ -55,6 +55,9 @@ export class TrainingInput {
   @Field(() => Boolean, { nullable: true, defaultValue: d.calibrate, description: 'Fit a probability temperature on the validation images.' })
   calibrate?: boolean | null;
 
+  @Field(() => Int, { nullable: true, defaultValue: d.averageEpochs, description: 'Average the weights of the last N epochs and keep the mean when it validates at least as well as the best epoch: 0..500 (0 or 1 = off).' })
+  averageEpochs?: number | null;
+
   @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Activate the new version when its held-out AUC beats the active one (the first version is always activated).' })
   autoPromote?: boolean | null;
 }

@@ -56,4 +56,7 @@ export class TrainingParameters {
 
   @Field(() => Boolean, { nullable: true })
   calibrate?: boolean | null;
+
+  @Field(() => Int, { nullable: true })
+  averageEpochs?: number | null;
 }
