@@ -65,6 +65,22 @@ export function embeddingModel(model: tf.LayersModel): tf.LayersModel {
   return view;
 }
 
+const withEmbeddingModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
+
+/**
+ * `model` with two outputs, [penultimate activations, probability], so a pass that scores images
+ * also yields their embeddings at no extra cost. Shares the weights: never dispose it.
+ */
+export function modelWithEmbedding(model: tf.LayersModel): tf.LayersModel {
+  let view = withEmbeddingModels.get(model);
+  if (!view) {
+    const embedding = embeddingModel(model).outputs[0]!;
+    view = tf.model({ inputs: model.inputs, outputs: [embedding, model.outputs[0]!] });
+    withEmbeddingModels.set(model, view);
+  }
+  return view;
+}
+
 /** Penultimate activations of a batch, one row per image. `x` stays the caller's. */
 export function embed(model: tf.LayersModel, x: tf.Tensor4D): { values: Float32Array; dim: number } {
   const out = embeddingModel(model).predict(x) as tf.Tensor;

@@ -6,7 +6,6 @@ import type { Classifier } from './classifier.js';
 import { decodeImage, pixelsToTensor, type DecodedImage } from './preprocess.js';
 import { testTimeViews } from './tta.js';
 import { scoreViewsBatched } from './view-batch.js';
-import { embed } from './model-anatomy.js';
 import type { InputGuard, Inspection } from './guard/input-guard.js';
 import { viewInterval } from './uncertainty.js';
 import { explanationMap, renderExplanation, type Explanation } from './explain/explanation.js';
@@ -25,8 +24,7 @@ export function assessImages(classifier: Classifier, guard: InputGuard, images: 
   const scoringViews = classifier.views.map((view) => testTimeViews.indexOf(view));
   const x = pixelsToTensor(images, metadata.imageSize);
   try {
-    const views = scoreViewsBatched(model, x, testTimeViews, metadata.temperature ?? 1);
-    const embeddings = guard.active ? embed(model, x) : null;
+    const { scores: views, embeddings } = scoreViewsBatched(model, x, testTimeViews, metadata.temperature ?? 1, { embed: guard.active });
     return images.map((_, i) => {
       const perView = views.map((scores) => scores[i]!);
       const probability = scoringViews.reduce((sum, v) => sum + perView[v]!, 0) / scoringViews.length;

@@ -23,7 +23,7 @@ describe('WeightAverage', () => {
     expect([average.epochs, average.fromEpoch, average.toEpoch]).toEqual([3, 8, 10]);
     const mean = average.mean();
     expect(mean[0].arraySync()).toEqual([[3, 3], [3, 3]]);
-    expect(mean[1].arraySync()[0]).toBeCloseTo(9, 6);
+    expect((mean[1] as tf.Tensor1D).arraySync()[0]).toBeCloseTo(9, 6);
     mean.forEach((t) => t.dispose());
     average.dispose();
     expect(tf.memory().numTensors).toBe(before);
