@@ -1,6 +1,7 @@
 // Every setting in one typed place: environment variables with defaults.
 import path from 'node:path';
 import type { BackendName } from './ml/backend.js';
+import type { ScreeningSettings, ScreeningViews } from './ml/screening-rules.js';
 import { repoRoot } from './paths.js';
 
 export interface Config {
@@ -53,6 +54,8 @@ export interface Config {
   classifyMaxPending: number;
   /** A prediction whose interval over test-time views is wider than this is banded "uncertain - refer". */
   uncertainMaxSpread: number;
+  /** `all`: score the eight flips and turns of each image, for the interval; `single`: once, ~8x less compute. */
+  screeningViews: ScreeningViews;
   /** Train a first model at start-up when none is active and training images exist. */
   autoTrain: boolean;
   /** Hide unexpected error details from clients (they are still logged). */
@@ -136,6 +139,17 @@ function origins(name: string, value: string | undefined): string[] {
   return list;
 }
 
+function screeningViews(value: string | undefined): ScreeningViews {
+  const v = (value ?? 'all').toLowerCase();
+  if (v === 'all' || v === 'single') return v;
+  throw new Error(`SCREENING_VIEWS must be all or single, got "${value}"`);
+}
+
+/** What the screening steps need from the configuration, wherever they run. */
+export function screeningSettings(config: Config): Pick<ScreeningSettings, 'views' | 'maxSpread'> {
+  return { views: config.screeningViews, maxSpread: config.uncertainMaxSpread };
+}
+
 function backendName(value: string | undefined): Config['backend'] {
   const v = (value ?? 'auto').toLowerCase();
   if (v === 'auto' || v === 'tensorflow' || v === 'wasm' || v === 'cpu') return v;
@@ -173,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     classifyMaxDelayMs: nonNegativeInt('CLASSIFY_MAX_DELAY_MS', env.CLASSIFY_MAX_DELAY_MS) ?? 3,
     classifyMaxPending: positiveInt('CLASSIFY_MAX_PENDING', env.CLASSIFY_MAX_PENDING) ?? 64,
     uncertainMaxSpread: fraction('UNCERTAIN_MAX_SPREAD', env.UNCERTAIN_MAX_SPREAD) ?? 0.3,
+    screeningViews: screeningViews(env.SCREENING_VIEWS),
     autoTrain: flag('AUTO_TRAIN', env.AUTO_TRAIN, true),
     production: env.NODE_ENV === 'production',
     corsOrigins: origins('CORS_ORIGINS', env.CORS_ORIGINS),

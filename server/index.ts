@@ -1,7 +1,7 @@
 // Start-up: settings -> the inference thread (it picks the backend, then loads the model) -> run store -> training -> HTTP server, then a first
 // training run when there is no model yet but there are images to learn from.
 import 'reflect-metadata';
-import { loadConfig } from './config.js';
+import { loadConfig, screeningSettings } from './config.js';
 import path from 'node:path';
 import { consoleLogger as log } from './http/logger.js';
 import { InferenceThread } from './inference/inference-thread.js';
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const inference = new InferenceThread({
     modelsDir: path.resolve(config.modelsDir),
     backend: { preferred: config.backend, threads: config.threads },
-    screening: { maxSpread: config.uncertainMaxSpread },
+    screening: screeningSettings(config),
     onRestart: (message) => log.error(message),
   });
   const active = await activeVersionHint(path.resolve(config.modelsDir));

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { DISCLAIMER } from '../ml/risk.js';
 import { Screener, type Screening } from '../ml/screening.js';
 import { startCli, loadClassifier, runCli } from './common.js';
+import { screeningSettings } from '../config.js';
 
 const usage = 'usage: npm run classify -- <image>... [--model <version>] [--explain <out-dir>] [--json]';
 
@@ -22,7 +23,7 @@ function describe(result: Screening): string {
   const band = result.riskBand === 'uncertain' ? 'uncertain (refer)' : result.riskBand;
   const check = guard.status === 'passed' ? `passed (distance ${guard.distance!.toFixed(2)}, limit ${guard.maxDistance!.toFixed(2)})` : `off: ${guard.note}`;
   return (
-    `${result.label} p=${result.probability.toFixed(4)} risk=${band} ${(u.level * 100).toFixed(0)}% interval [${u.lower.toFixed(4)}, ${u.upper.toFixed(4)}] ` +
+    `${result.label} p=${result.probability.toFixed(4)} risk=${band} ${u ? `${(u.level * 100).toFixed(0)}% interval [${u.lower.toFixed(4)}, ${u.upper.toFixed(4)}]` : 'no interval'} ` +
     `(threshold ${result.threshold.toFixed(4)}, model ${result.modelVersion}, ${result.inferenceMs.toFixed(1)} ms); input check ${check}`
   );
 }
@@ -36,7 +37,7 @@ runCli(async () => {
   const { config } = await startCli();
   const classifier = await loadClassifier(config, values.model);
   classifier.warmUp();
-  const screener = new Screener(classifier, { maxSpread: config.uncertainMaxSpread });
+  const screener = new Screener(classifier, screeningSettings(config));
   const limits = { maxPixels: config.maxImagePixels, minSide: config.minImageSide };
   let failures = 0;
   for (const file of positionals) {

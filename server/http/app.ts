@@ -1,6 +1,6 @@
 // The whole service wired together: model registry and service (its inference thread picks the backend), run store, training,
 // and the HTTP server. Used by server/index.ts and by the API tests, so both run the same thing.
-import type { Config } from '../config.js';
+import { screeningSettings, type Config } from '../config.js';
 import type { InferenceThread } from '../inference/inference-thread.js';
 import { describeBackend } from '../ml/backend-info.js';
 import { ModelRegistry } from '../registry/model-registry.js';
@@ -43,7 +43,7 @@ export async function startApp(config: Config, options: { log?: Logger; inferenc
     backend: backendOptions,
     imageLimits,
     batching,
-    screening: { maxSpread: config.uncertainMaxSpread },
+    screening: screeningSettings(config),
     onInferenceRestart: (message) => log.error(message),
     inference: options.inference,
     onActivated: (version) => void pubSub.publish(MODEL_ACTIVATED, { version }),

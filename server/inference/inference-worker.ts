@@ -41,7 +41,7 @@ async function load(version: string) {
   const classifier = new Classifier(model, metadata);
   const rules = new ScreeningRules(metadata, screening);
   // The first real request should not pay for kernel set-up of either pass.
-  assessImages(classifier, rules.guard, [new Uint8Array(metadata.imageSize * metadata.imageSize * 3)]);
+  assessImages(classifier, rules.guard, [new Uint8Array(metadata.imageSize * metadata.imageSize * 3)], rules.settings.views);
   loaded.set(version, { classifier, rules });
   return metadata;
 }
@@ -52,7 +52,7 @@ async function handle(request: InferenceRequest): Promise<unknown> {
       return load(request.version);
     case 'assess': {
       const { classifier, rules } = loadedVersion(request.version);
-      return assessImages(classifier, rules.guard, request.images);
+      return assessImages(classifier, rules.guard, request.images, rules.settings.views);
     }
     case 'explain': {
       const { classifier } = loadedVersion(request.version);

@@ -6,16 +6,26 @@ import type { DecodedImage } from './preprocess.js';
 import type { ModelMetadata } from './types.js';
 import { InputGuard, type GuardReport, type Inspection } from './guard/input-guard.js';
 import { riskBandWithUncertainty, type Uncertainty } from './uncertainty.js';
+import { riskBand } from './risk.js';
 import type { Explanation } from './explain/explanation.js';
 
+/**
+ * `all`: every image is scored under its eight flips and quarter turns, which gives the
+ * probability interval and lets a wide one mark the result uncertain (about eight times the
+ * compute). `single`: the image as it is, one forward pass, no interval: for throughput.
+ */
+export type ScreeningViews = 'all' | 'single';
+export const screeningViewModes: readonly ScreeningViews[] = ['all', 'single'];
+
 export interface ScreeningSettings {
+  views: ScreeningViews;
   /** An interval over test-time views wider than this makes the risk band "uncertain". */
   maxSpread: number;
   /** Longer side of the heatmap pictures, in pixels. */
   heatmapMaxSide: number;
 }
 
-export const defaultScreeningSettings: ScreeningSettings = { maxSpread: 0.3, heatmapMaxSide: 512 };
+export const defaultScreeningSettings: ScreeningSettings = { views: 'all', maxSpread: 0.3, heatmapMaxSide: 512 };
 
 export interface ScreeningOptions {
   /** Also compute the Grad-CAM heatmap (costs a backward pass and two PNG encodings). */
@@ -25,13 +35,14 @@ export interface ScreeningOptions {
 /** What the batched forward pass found for one image. */
 export interface Assessment {
   probability: number;
-  uncertainty: Uncertainty;
+  /** The spread over test-time views; null when only the image as it is was scored (views: single). */
+  uncertainty: Uncertainty | null;
   /** Embedding distance to the training images; null when the guard is off. */
   distance: number | null;
 }
 
 export interface Screening extends Classification {
-  uncertainty: Uncertainty;
+  uncertainty: Uncertainty | null;
   guard: GuardReport;
   explanation: Explanation | null;
 }
@@ -71,10 +82,12 @@ export class ScreeningRules {
   conclude(image: InspectedImage, assessment: Assessment, inferenceMs: number, explanation: Explanation | null): Screening {
     const guard = this.guard.conclude(image.inspection, assessment.distance);
     const description = describeProbability(this.metadata, assessment.probability);
-    const riskBand = riskBandWithUncertainty(assessment.probability, description.threshold, assessment.uncertainty, this.settings.maxSpread);
+    const band = assessment.uncertainty
+      ? riskBandWithUncertainty(assessment.probability, description.threshold, assessment.uncertainty, this.settings.maxSpread)
+      : riskBand(assessment.probability, description.threshold);
     return {
       ...description,
-      riskBand,
+      riskBand: band,
       preprocessMs: image.preprocessMs,
       inferenceMs,
       original: image.decoded.original,

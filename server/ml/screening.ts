@@ -4,32 +4,34 @@
 // inference thread); the checks and the verdict (`ScreeningRules`) need only the metadata.
 import type { Classifier } from './classifier.js';
 import { decodeImage, pixelsToTensor, type DecodedImage } from './preprocess.js';
-import { testTimeViews } from './tta.js';
+import { singleView, testTimeViews } from './tta.js';
 import { scoreViewsBatched } from './view-batch.js';
 import type { InputGuard, Inspection } from './guard/input-guard.js';
 import { viewInterval } from './uncertainty.js';
 import { explanationMap, renderExplanation, type Explanation } from './explain/explanation.js';
 
 export { defaultScreeningSettings, ScreeningRules } from './screening-rules.js';
-export type { Assessment, InspectedImage, Screening, ScreeningOptions, ScreeningSettings } from './screening-rules.js';
-import { ScreeningRules, type Assessment, type InspectedImage, type Screening, type ScreeningOptions, type ScreeningSettings } from './screening-rules.js';
+export type { Assessment, InspectedImage, Screening, ScreeningOptions, ScreeningSettings, ScreeningViews } from './screening-rules.js';
+import { ScreeningRules, type Assessment, type InspectedImage, type Screening, type ScreeningOptions, type ScreeningSettings, type ScreeningViews } from './screening-rules.js';
 
 /**
- * The eight test-time views of a batch in as few forward passes as memory allows, plus the
- * embedding pass when the guard is on. The probability is the version's own (its views and
- * temperature), so it matches what the threshold was chosen on; the interval spans all eight views.
+ * The test-time views of a batch in as few forward passes as memory allows, the guard's
+ * embeddings coming from the same passes. With `views: 'all'` the probability is the version's
+ * own (its views and temperature), so it matches what the threshold was chosen on, and the
+ * interval spans all eight views; with 'single' it is the image as it is, with no interval.
  */
-export function assessImages(classifier: Classifier, guard: InputGuard, images: Uint8Array[]): Assessment[] {
+export function assessImages(classifier: Classifier, guard: InputGuard, images: Uint8Array[], views: ScreeningViews = 'all'): Assessment[] {
   const { model, metadata } = classifier;
-  const scoringViews = classifier.views.map((view) => testTimeViews.indexOf(view));
+  const scored = views === 'all' ? testTimeViews : singleView;
+  const scoringViews = views === 'all' ? classifier.views.map((view) => testTimeViews.indexOf(view)) : [0];
   const x = pixelsToTensor(images, metadata.imageSize);
   try {
-    const { scores: views, embeddings } = scoreViewsBatched(model, x, testTimeViews, metadata.temperature ?? 1, { embed: guard.active });
+    const { scores, embeddings } = scoreViewsBatched(model, x, scored, metadata.temperature ?? 1, { embed: guard.active });
     return images.map((_, i) => {
-      const perView = views.map((scores) => scores[i]!);
+      const perView = scores.map((view) => view[i]!);
       const probability = scoringViews.reduce((sum, v) => sum + perView[v]!, 0) / scoringViews.length;
       const distance = embeddings ? guard.distanceOf(embeddings.values.subarray(i * embeddings.dim, (i + 1) * embeddings.dim)) : null;
-      return { probability, uncertainty: viewInterval(perView), distance };
+      return { probability, uncertainty: views === 'all' ? viewInterval(perView) : null, distance };
     });
   } finally {
     x.dispose();
@@ -56,7 +58,7 @@ export class Screener {
   }
 
   assess(images: Uint8Array[]): Assessment[] {
-    return assessImages(this.classifier, this.rules.guard, images);
+    return assessImages(this.classifier, this.rules.guard, images, this.rules.settings.views);
   }
 
   async complete(image: InspectedImage, assessment: Assessment, inferenceMs: number, options: ScreeningOptions = {}): Promise<Screening> {

@@ -4,7 +4,7 @@
 // loop), runs the guard's cheap checks, batches, and draws heatmaps, so it stays free to answer.
 import type { BackendInfo, BackendOptions } from '../ml/backend-info.js';
 import { renderExplanation, type Explanation } from '../ml/explain/rendered-explanation.js';
-import { ScreeningRules, type Assessment, type InspectedImage, type Screening, type ScreeningOptions, type ScreeningSettings } from '../ml/screening-rules.js';
+import { defaultScreeningSettings, ScreeningRules, type Assessment, type InspectedImage, type Screening, type ScreeningOptions, type ScreeningSettings, type ScreeningViews } from '../ml/screening-rules.js';
 import { decodeImage, type DecodedImage, type ImageLimits } from '../ml/decode.js';
 import type { ModelMetadata } from '../ml/types.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
@@ -208,6 +208,11 @@ export class ModelService {
   /** Times the inference thread died and was replaced. */
   inferenceRestarts(): number {
     return this.inference.restarts;
+  }
+
+  /** How many views of each image screening scores: 'all' eight, or 'single'. */
+  get screeningViews(): ScreeningViews {
+    return this.screeningSettings.views ?? defaultScreeningSettings.views;
   }
 
   /** Kills the inference thread as a crash would (fault tests); the next requests get a new one. */

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToyDataset, noiseImage, solidImage, type ToyDataset } from '../helpers/images.js';
 import { createNonLesionImages } from '../helpers/non-lesion-images.js';
-import { ADMIN_TOKEN, gqlUpload, percentile, startTestApp, tempDir, trainThroughService, type TestApp } from './helpers.js';
+import { ADMIN_TOKEN, gql, gqlUpload, percentile, startTestApp, tempDir, trainThroughService, type TestApp } from './helpers.js';
 
 const PREDICTION_FIELDS = /* GraphQL */ `
   probability positive riskBand threshold label
@@ -178,6 +178,35 @@ describe('a version trained with the guard', () => {
     const plain = percentile(times.plain!, 50);
     const explained = percentile(times.explain!, 50);
     console.log(`classify 600x450 jpeg over HTTP: median ${plain.toFixed(1)} ms; with explain: true ${explained.toFixed(1)} ms (+${(explained - plain).toFixed(1)} ms)`);
+  });
+});
+
+describe('a server that scores each image once (SCREENING_VIEWS=single)', () => {
+  it('answers with the identity view\'s probability, the same input check and no interval', async () => {
+    const single = await startTestApp({ dataDir: toy.root, modelsDir, storeFile: path.join(modelsDir, 'single.sqlite'), env: { SCREENING_VIEWS: 'single', MIN_IMAGE_SIDE: '8' } });
+    try {
+      await single.modelLoaded;
+      const status = await gql(single.url, '{ modelStatus { screeningViews activeVersion } }');
+      expect(status.data!.modelStatus).toEqual({ screeningViews: 'single', activeVersion: 'v1' });
+      for (const file of toy.files.filter((f) => f.split === 'test')) {
+        const bytes = await fs.readFile(file.path);
+        const all = (await classify(bytes)).data!.classify;
+        const once = await gqlUpload(single.url, CLASSIFY, { image: null, explain: false }, { 'variables.image': { bytes, name: 'image.jpg' } });
+        expect(once.errors, file.path).toBeUndefined();
+        const p = once.data!.classify;
+        expect(p.interval).toBeNull();
+        // The same calibrated score the eight-view server reports for the image as it is.
+        expect(p.probability).toBeCloseTo(all.interval.views[0], 5);
+        expect(p.positive).toBe(p.probability >= p.threshold);
+        expect(p.riskBand).toBe(p.probability < p.threshold ? 'LOW' : p.probability < p.threshold + (1 - p.threshold) / 2 ? 'MEDIUM' : 'HIGH');
+        expect(p.inputCheck.status).toBe('PASSED');
+        expect(p.inputCheck.distance).toBeCloseTo(all.inputCheck.distance, 4);
+      }
+      const noise = await gqlUpload(single.url, CLASSIFY, { image: null, explain: false }, { 'variables.image': { bytes: await noiseImage(160, 160, 5), name: 'noise.png' } });
+      expect(noise.errors?.[0]?.extensions?.code).toBe('UNSUITABLE_IMAGE');
+    } finally {
+      await single.close();
+    }
   });
 });
 

@@ -81,6 +81,7 @@ export const MODEL_VERSIONS = gql<{ models: ModelList }>`
         positiveClass
         createdAt
         epochsCompleted
+        weightsFrom
         imageSize
         threshold
         trainingSeconds

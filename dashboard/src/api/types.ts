@@ -110,6 +110,7 @@ export interface ModelVersion {
   positiveClass: string;
   createdAt: string;
   epochsCompleted: number;
+  weightsFrom: string | null;
   imageSize: number;
   threshold: number;
   trainingSeconds: number;
@@ -152,7 +153,8 @@ export interface Prediction {
   input: ImageInfo;
   /** Set when the server kept the image so the result can be corrected. */
   predictionId: string | null;
-  interval: ProbabilityInterval;
+  /** Null when the server scores each image once (SCREENING_VIEWS=single). */
+  interval: ProbabilityInterval | null;
   inputCheck: InputCheck;
   /** Only when asked for with explain: true. */
   explanation: Explanation | null;
@@ -246,6 +248,7 @@ export type TrainingInput = Partial<{
   batchSize: number;
   classWeighting: boolean;
   earlyStoppingPatience: number;
+  averageEpochs: number;
   epochs: number;
   imageSize: number;
   learningRate: number;

@@ -19,6 +19,7 @@ export class ModelStatusResolver {
       classes: status.classNames,
       positiveClass: status.positiveClass,
       threshold: status.threshold,
+      screeningViews: models.screeningViews,
       trainingInProgress: run !== null,
       activeRunId: run?.id ?? null,
     };

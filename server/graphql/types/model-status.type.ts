@@ -27,6 +27,9 @@ export class ModelStatus {
   @Field(() => Float, { nullable: true })
   threshold!: number | null;
 
+  @Field(() => String, { description: 'all: each image is scored under its 8 flips and turns, giving the probability interval; single: scored once, no interval (SCREENING_VIEWS).' })
+  screeningViews!: string;
+
   @Field(() => Boolean)
   trainingInProgress!: boolean;
 

@@ -20,8 +20,8 @@ export class Prediction {
   @Field(() => RiskBand, { description: 'UNCERTAIN overrides the others when the interval is too wide or contains the threshold.' })
   riskBand!: RiskBand;
 
-  @Field(() => ProbabilityInterval)
-  interval!: ProbabilityInterval;
+  @Field(() => ProbabilityInterval, { nullable: true, description: 'Null when the server scores only the image as it is (SCREENING_VIEWS=single).' })
+  interval!: ProbabilityInterval | null;
 
   @Field(() => InputCheck)
   inputCheck!: InputCheck;
@@ -62,7 +62,7 @@ export class Prediction {
       label: c.label,
       positive: c.positive,
       riskBand: c.riskBand as RiskBand,
-      interval: ProbabilityInterval.from(c.uncertainty),
+      interval: c.uncertainty ? ProbabilityInterval.from(c.uncertainty) : null,
       inputCheck: InputCheck.from(c.guard),
       explanation: c.explanation ? Explanation.from(c.explanation, c.label) : null,
       threshold: c.threshold,
