@@ -158,7 +158,8 @@ function orNaN(statistic: (times: number[]) => number, times: number[]): number 
   return times.length > 0 ? statistic(times) : Number.NaN;
 }
 
-export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50): Promise<ApiFigures> {
+/** `views`: the server's SCREENING_VIEWS (all: eight test-time views per image; single: one). */
+export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50, views: 'all' | 'single' = 'all'): Promise<ApiFigures> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-api-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   let server: ServerProcess | undefined;
@@ -174,6 +175,7 @@ export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50):
       DASHBOARD_DIR: path.join(root, 'no-dashboard'),
       AUTO_TRAIN: 'false',
       NODE_ENV: 'production',
+      SCREENING_VIEWS: views,
     });
     const { origin, listeningMs, readyMs } = await server.whenReady(agent);
     const url = new URL('/graphql', origin);

@@ -1,4 +1,4 @@
-// npm run bench [-- --json --quick --image-size N --batch-size N --architecture NAME --clients N --skip-api]
+// npm run bench [-- --json --quick --image-size N --batch-size N --architecture NAME --clients N --skip-api --views all|single]
 // Training throughput, single-image latency and batch inference on the active backend, how
 // training and batch inference scale from one thread to all of them (TF_THREADS to limit), and
 // the GraphQL classify API of a real server process: latency, throughput under load, start-up.
@@ -127,6 +127,7 @@ runCli(async () => {
       architecture: { type: 'string' },
       clients: { type: 'string', default: '50' },
       'skip-api': { type: 'boolean', default: false },
+      views: { type: 'string', default: 'all' },
     },
   });
   const { backend } = await startCli();
@@ -139,6 +140,8 @@ runCli(async () => {
   const { imageSize, batchSize, architecture, quick } = shape;
   const clients = Number(values.clients);
   if (!Number.isInteger(clients) || clients < 1) throw new Error(`--clients must be a positive integer, got "${values.clients}"`);
+  const views = values.views;
+  if (views !== 'all' && views !== 'single') throw new Error(`--views must be all or single, got "${views}"`);
   const threads = trainingThreads();
   const loadBefore = os.loadavg();
 
@@ -161,7 +164,7 @@ runCli(async () => {
   }
   classifier.dispose();
   const numTensors = tf.memory().numTensors;
-  const api: ApiFigures | null = values['skip-api'] ? null : await measureApi(shape, jpeg, clients);
+  const api: ApiFigures | null = values['skip-api'] ? null : await measureApi(shape, jpeg, clients, views);
   const loadAfter = os.loadavg();
 
   const report = {
@@ -181,6 +184,7 @@ runCli(async () => {
     batchInferImagesPerSecSingleThread: round(infer.singleThread),
     batchInferScaling: round(infer.scaling, 2),
     classifyJpegMsP50: round(median(endToEnd), 2),
+    screeningViews: views,
     apiClassifyMsP50: api ? round(api.apiClassifyMsP50, 2) : null,
     apiClassifyMsP99: api ? round(api.apiClassifyMsP99, 2) : null,
     apiSingleClientImagesPerSec: api ? round(api.apiSingleClientImagesPerSec) : null,
@@ -210,6 +214,7 @@ runCli(async () => {
   line(`batch inference (${batchSize})`, `${report.batchInferImagesPerSec} img/s (1 thread: ${report.batchInferImagesPerSecSingleThread}, x${report.batchInferScaling})`);
   line('classify one 224px JPEG (decode + model)', `p50 ${report.classifyJpegMsP50} ms`);
   if (api) {
+    line('API screening views (SCREENING_VIEWS)', views === 'all' ? 'all: 8 per image, with the probability interval' : 'single: 1 per image, no interval');
     line('API classify, one client at a time', `p50 ${report.apiClassifyMsP50} ms, p99 ${report.apiClassifyMsP99} ms, ${report.apiSingleClientImagesPerSec} img/s`);
     line(`API classify, ${report.apiConcurrentClients} concurrent clients`, `${report.apiImagesPerSec} img/s (x${report.apiConcurrentScaling} one client), p50 ${report.apiConcurrentMsP50} ms, p99 ${report.apiConcurrentMsP99} ms, ${report.apiMeanBatch} images per forward pass, ${report.apiErrors} errors`);
     line(`server start to listening / ready (${report.serverFrom})`, `${report.serverListeningMs} ms / ${report.serverReadyMs} ms`);
