@@ -171,6 +171,7 @@ describe.skipIf(!hasChromium)(`the dashboard in ${CHROMIUM_PATH}`, () => {
   });
 
   it('trains with the admin token and shows progress and curves growing live, also across a dropped connection', async () => {
+    const EPOCHS = 6;
     const { page } = await open('/training');
     await page.addInitScript(SAMPLE_TRAINING_VIEW);
     await page.reload();
@@ -181,7 +182,7 @@ describe.skipIf(!hasChromium)(`the dashboard in ${CHROMIUM_PATH}`, () => {
     // Defaults come from the schema's TrainingInput.
     expect(await page.getByLabel('Epochs', { exact: true }).inputValue()).toBe(String(defaultTrainingParams.epochs));
     expect(await page.getByLabel('Image size (px)', { exact: true }).inputValue()).toBe(String(defaultTrainingParams.imageSize));
-    await page.getByLabel('Epochs', { exact: true }).fill('5');
+    await page.getByLabel('Epochs', { exact: true }).fill(String(EPOCHS));
     await page.getByLabel('Image size (px)', { exact: true }).fill('32');
     await page.getByLabel('Batch size', { exact: true }).fill('4');
     await page.getByRole('button', { name: 'Start training' }).click();
@@ -190,9 +191,10 @@ describe.skipIf(!hasChromium)(`the dashboard in ${CHROMIUM_PATH}`, () => {
     await page.locator('#batch-progress').waitFor({ timeout: 60_000 });
     await monitor.locator('[data-live="live"]').waitFor({ timeout: 10_000 });
     // A selector rather than waitForFunction: the dashboard's CSP forbids the eval that would need.
-    // The connection is dropped after two epochs arrived live, with three still to come, so the
-    // growth epoch by epoch is seen before the drop and the catch-up after it.
-    await page.locator('[data-chart="loss"][data-epochs="2"]').waitFor({ timeout: 60_000 });
+    // The connection is dropped once at least two epochs arrived live (under load two may land in
+    // one render, hence "at least"), with more still to come, so the growth is seen before the
+    // drop and the catch-up after it.
+    await page.locator('[data-chart="loss"][data-epochs]:not([data-epochs="0"]):not([data-epochs="1"])').waitFor({ timeout: 60_000 });
     await screenshot(page, 'training-live');
     const historyReadsAfterDrop: string[] = [];
     page.on('request', (request) => {
@@ -204,13 +206,15 @@ describe.skipIf(!hasChromium)(`the dashboard in ${CHROMIUM_PATH}`, () => {
     expect(await monitor.locator('[data-outcome="version"]').innerText()).toBe('v2');
     expect(await monitor.locator('[data-outcome="promotion"]').innerText()).toContain('not promoted');
     expect(await monitor.getAttribute('data-status')).toBe('SUCCEEDED');
-    expect(await monitor.locator('[data-chart="loss"]').getAttribute('data-epochs')).toBe('5');
+    expect(await monitor.locator('[data-chart="loss"]').getAttribute('data-epochs')).toBe(String(EPOCHS));
     expect(await monitor.locator('.metrics-summary [data-metric="auc"] dd').innerText()).toMatch(/^\d\.\d{3}$/);
 
     const samples = (await page.evaluate('window.__samples')) as Samples;
     // The bar moved through intermediate values and the curves grew epoch by epoch.
     expect(samples.progress.filter((v) => v > 0 && v < 1).length).toBeGreaterThanOrEqual(2);
-    expect(samples.epochs).toEqual(expect.arrayContaining([1, 2, 5]));
+    const thisRun = samples.epochs.slice(samples.epochs.lastIndexOf(0) + 1);
+    expect(thisRun.filter((e) => e > 0 && e < EPOCHS).length, `epochs seen: ${thisRun.join(', ')}`).toBeGreaterThanOrEqual(2);
+    expect(thisRun.at(-1)).toBe(EPOCHS);
     // The dropped WebSocket was noticed and the live view came back.
     expect(samples.live).toContain('reconnecting');
     expect(samples.live.slice(samples.live.indexOf('reconnecting'))).toContain('live');
