@@ -167,8 +167,9 @@ describe.skipIf(!hasRedis)('two API replicas and trainer workers on Redis', () =
     const ofRun = onA.events.filter((e) => e.runId === runId);
     expect(ofRun.map((e) => e.kind)).toContain('QUEUED');
     expect(ofRun.filter((e) => e.kind === 'EPOCH').map((e) => e.epoch)).toEqual([1, 2]);
-    // Executed by the worker, not by either replica.
-    expect(workers[0]!.output()).toContain(`training run ${runId}: succeeded (${version}, now active)`);
+    // Executed by the worker, not by either replica. The worker logs after publishing the
+    // outcome, so its line may reach this process's pipe a moment after the event.
+    await expect.poll(() => workers[0]!.output(), { timeout: 10_000 }).toContain(`training run ${runId}: succeeded (${version}, now active)`);
 
     const image = await fs.readFile(toy.files.find((f) => f.split === 'test')!.path);
     for (const replica of [replicaA, replicaB]) {
@@ -208,7 +209,7 @@ describe.skipIf(!hasRedis)('two API replicas and trainer workers on Redis', () =
       return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(run.status) ? run : null;
     }, 150_000);
     expect(done.status, done.errorMessage ?? '').toBe('SUCCEEDED');
-    expect(workers[1]!.output()).toContain(`training run ${next}: succeeded`);
+    await expect.poll(() => workers[1]!.output(), { timeout: 10_000 }).toContain(`training run ${next}: succeeded`);
   });
 
   it('survives a Redis restart: replicas and the worker reconnect, subscriptions resume, runs go through', { timeout: 180_000 }, async () => {
