@@ -1,7 +1,7 @@
 // Every setting in one typed place: environment variables with defaults.
 import path from 'node:path';
 import type { BackendName } from './ml/backend.js';
-import type { ScreeningSettings, ScreeningViews } from './ml/screening-rules.js';
+import { screeningViewModes, type ScreeningSettings, type ScreeningViews } from './ml/screening-rules.js';
 import { repoRoot } from './paths.js';
 
 export interface Config {
@@ -141,8 +141,9 @@ function origins(name: string, value: string | undefined): string[] {
 
 function screeningViews(value: string | undefined): ScreeningViews {
   const v = (value ?? 'all').toLowerCase();
-  if (v === 'all' || v === 'single') return v;
-  throw new Error(`SCREENING_VIEWS must be all or single, got "${value}"`);
+  const mode = screeningViewModes.find((m) => m === v);
+  if (mode) return mode;
+  throw new Error(`SCREENING_VIEWS must be ${screeningViewModes.join(' or ')}, got "${value}"`);
 }
 
 /** What the screening steps need from the configuration, wherever they run. */

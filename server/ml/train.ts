@@ -215,9 +215,9 @@ export async function trainModel(
       history.push(progress);
       callbacks.onEpochEnd?.(progress);
 
+      if (epoch > params.epochs - params.averageEpochs) average.add(model.getWeights(), epoch);
       // Best = highest validation AUC; ties (AUC saturates on easy data) go to the lower
       // validation loss. Without validation data the latest weights are the best we know of.
-      if (epoch > params.epochs - params.averageEpochs) average.add(model.getWeights(), epoch);
       const auc = Number.isNaN(progress.validationAuc) ? epoch : progress.validationAuc;
       const loss = Number.isNaN(progress.validationLoss) ? -epoch : progress.validationLoss;
       if (!best || auc > best.auc || (auc === best.auc && loss < best.loss)) keepBest(auc, loss, epoch);

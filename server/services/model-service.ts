@@ -64,14 +64,14 @@ export class ModelService {
   private reloading: Promise<void> = Promise.resolve();
   private readonly inference: InferenceThread;
   private readonly batcher: ClassifyBatcher<ServedModel, Assessment>;
-  private readonly screeningSettings: Partial<ScreeningSettings>;
+  private readonly screeningSettings: ScreeningSettings;
   private readonly onActivated: (version: string) => void;
 
   constructor(options: ModelServiceOptions) {
     this.onActivated = options.onActivated ?? (() => undefined);
     this.registry = options.registry;
     this.imageLimits = options.imageLimits ?? {};
-    this.screeningSettings = options.screening ?? {};
+    this.screeningSettings = { ...defaultScreeningSettings, ...options.screening };
     this.inference =
       options.inference ??
       new InferenceThread({
@@ -212,7 +212,7 @@ export class ModelService {
 
   /** How many views of each image screening scores: 'all' eight, or 'single'. */
   get screeningViews(): ScreeningViews {
-    return this.screeningSettings.views ?? defaultScreeningSettings.views;
+    return this.screeningSettings.views;
   }
 
   /** Kills the inference thread as a crash would (fault tests); the next requests get a new one. */
