@@ -44,10 +44,35 @@ export function openDatabase(file: string): Database.Database {
   }
 }
 
+/** How long a process waits for others sharing the file to finish switching it to WAL. */
+const JOURNAL_SWITCH_WAIT_MS = 10_000;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * WAL: readers (API queries) never wait for the training writer, and a crash mid-commit leaves
+ * the previous state intact. Switching a file to WAL needs an exclusive lock for which SQLite
+ * does not always call its busy handler: processes sharing a new file (API replicas and trainer
+ * workers starting together) can get SQLITE_BUSY here, so the switch is retried for a while.
+ */
+function useWriteAheadLog(db: Database.Database): void {
+  const deadline = Date.now() + JOURNAL_SWITCH_WAIT_MS;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() > deadline) throw error;
+      sleepSync(25);
+    }
+  }
+}
+
 function configure(db: Database.Database): void {
-  // WAL: readers (API queries) never wait for the training writer, and a crash mid-commit
-  // leaves the previous state intact.
-  db.pragma('journal_mode = WAL');
+  useWriteAheadLog(db);
   // FULL rather than NORMAL: NORMAL can lose the last commits on power loss (not on a process
   // crash). Writes here are a few per epoch, so an fsync per commit costs nothing noticeable and
   // a run recorded as finished stays finished, like the model files the registry fsyncs.
