@@ -7,10 +7,10 @@ import { backendInfo } from '../ml/backend.js';
 import { loadImageFolder, stratifiedSplit, subset, datasetFingerprint, type LabelledImages } from '../ml/dataset.js';
 import { trainModel, TrainingCancelledError } from '../ml/train.js';
 import { predictViewScores } from '../ml/predict.js';
-import { combineViews, fitTemperature } from '../ml/calibration.js';
-import { singleView, testTimeViews } from '../ml/tta.js';
+import { combineViews } from '../ml/calibration.js';
+import { fitDecisionRule } from '../ml/decision-rule.js';
 import { defaultTrainingParams } from '../ml/types.js';
-import { chooseThreshold, evaluateScores, rocAuc } from '../ml/metrics.js';
+import { evaluateScores } from '../ml/metrics.js';
 import { tryFitInputGuard } from '../ml/guard/fit-guard.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import type { EvaluationMetrics, ModelMetadata } from '../ml/types.js';
@@ -96,17 +96,11 @@ async function trainAndSave(
     emit({ type: 'stage', stage: 'evaluating', message: 'choosing the threshold and measuring' });
     // Temperature and threshold come from validation data only; the test split never
     // influences the model. Without usable validation data the training images stand in for
-    // the threshold, but they would make any temperature overconfident, so none is fitted.
+    // the threshold (and no temperature is fitted).
     const hasValidation = validation.count > 0 && hasBothClasses(validation.labels);
-    const thresholdSet = hasValidation ? validation : train;
-    const views = params.testTimeAugmentation ? testTimeViews : singleView;
-    const thresholdViews = predictViewScores(model, thresholdSet, params.batchSize, views);
-    // A validation set the model separates perfectly gives no finite fit (the likelihood keeps
-    // rising as T -> 0): sharpening on no observed error would only make the scores overconfident.
-    const separable = hasValidation && rocAuc(validation.labels, combineViews(thresholdViews)) === 1;
-    const temperature = params.calibrate && hasValidation && !separable ? fitTemperature(validation.labels, thresholdViews) : 1;
-    const thresholdScores = combineViews(thresholdViews, temperature);
-    const threshold = chooseThreshold(thresholdSet.labels, thresholdScores, { targetSensitivity: params.targetSensitivity });
+    const { temperature, threshold, views, scores: thresholdScores } = fitDecisionRule(model, hasValidation ? validation : train, params, {
+      fitCalibration: hasValidation,
+    });
     const metrics: { validation?: EvaluationMetrics; test?: EvaluationMetrics } = {};
     if (hasValidation) metrics.validation = evaluateScores(validation.labels, thresholdScores, threshold);
     if (test && test.count > 0 && hasBothClasses(test.labels)) {
