@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../../server/ml/tf.js';
+import { initBackend } from '../../server/ml/backend.js';
+import { loadImageFolder, subset, type LabelledImages } from '../../server/ml/dataset.js';
+import { stratifiedGroupFolds, foldSplit } from '../../server/ml/folds.js';
+import { nearDuplicateGroups, perceptualHashes } from '../../server/ml/near-duplicates.js';
+import { assignFolds, crossValidate } from '../../server/ml/cross-validation.js';
+import { createRng } from '../../server/ml/random.js';
+import { hammingDistance } from '../../server/dataset/perceptual-hash.js';
+import { defaultTrainingParams } from '../../server/ml/types.js';
+import { createToyDataset, toyLesionPixels, type ToyDataset } from '../helpers/images.js';
+
+describe('stratifiedGroupFolds', () => {
+  const labels = Uint8Array.from({ length: 100 }, (_, i) => (i % 10 < 3 ? 1 : 0));
+  // Images 0-4 are one group, 10-12 another, 50-51 a third; the rest stand alone.
+  const groups = labels.map((_, i) => (i < 5 ? 0 : i >= 10 && i <= 12 ? 10 : i === 51 ? 50 : i)) as unknown as number[];
+  const groupList = Array.from(groups);
+
+  it('puts every image in one fold, keeps groups together and balances each class', () => {
+    const fold = stratifiedGroupFolds(labels, 3, 7, groupList);
+    expect(fold.every((f) => f >= 0 && f < 3)).toBe(true);
+    expect(new Set(fold.slice(0, 5)).size).toBe(1);
+    expect(new Set(fold.slice(10, 13)).size).toBe(1);
+    expect(fold[50]).toBe(fold[51]);
+    for (const label of [0, 1]) {
+      const perFold = [0, 1, 2].map((k) => fold.filter((f, i) => f === k && labels[i] === label).length);
+      const share = labels.filter((l) => l === label).length / 3;
+      // Off by at most the largest group.
+      for (const n of perFold) expect(Math.abs(n - share)).toBeLessThanOrEqual(5);
+    }
+  });
+
+  it('is reproducible from the seed and changes with it', () => {
+    expect(stratifiedGroupFolds(labels, 3, 7, groupList)).toEqual(stratifiedGroupFolds(labels, 3, 7, groupList));
+    expect(stratifiedGroupFolds(labels, 3, 8, groupList)).not.toEqual(stratifiedGroupFolds(labels, 3, 7, groupList));
+  });
+
+  it('splits into held-out and training indices that cover every image once', () => {
+    const fold = stratifiedGroupFolds(labels, 4, 1);
+    const seen = new Array<number>(labels.length).fill(0);
+    for (let k = 0; k < 4; k++) {
+      const { train, validation } = foldSplit(fold, k);
+      expect(train.length + validation.length).toBe(labels.length);
+      for (const i of validation) seen[i]++;
+    }
+    expect(seen.every((n) => n === 1)).toBe(true);
+  });
+
+  it('refuses fold counts it cannot honour', () => {
+    expect(() => stratifiedGroupFolds(labels, 1, 0)).toThrow(/at least 2/);
+    expect(() => stratifiedGroupFolds(Uint8Array.from([0, 0, 0, 1]), 2, 0)).toThrow(/fewer than the 2 folds/);
+    // One group holding every positive cannot be spread over two folds.
+    expect(() => stratifiedGroupFolds(Uint8Array.from([1, 1, 0, 0, 0, 0]), 2, 0, [0, 0, 2, 3, 4, 5])).toThrow(/no image of class 1/);
+    expect(() => stratifiedGroupFolds(labels, 2, 0, [1, 2])).toThrow(/group numbers/);
+  });
+});
+
+describe('near-duplicate groups', () => {
+  it('links pairs within the distance, transitively, and nothing else', () => {
+    const a = '0000000000000000';
+    const b = '000000000000000f'; // 4 bits from a
+    const c = '00000000000000ff'; // 4 bits from b, 8 from a
+    const far = 'ffffffffffffffff';
+    expect(nearDuplicateGroups([a, b, c, far], 4)).toEqual([0, 0, 0, 3]);
+    expect(nearDuplicateGroups([a, b, c, far], 3)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('hashes a re-exposed copy of a picture close to the original and a different picture far from it', () => {
+    const size = 64;
+    const rng = createRng(5);
+    const original = toyLesionPixels(size, 'malignant', rng);
+    const brighter = original.map((v) => Math.min(255, v + 12));
+    const other = toyLesionPixels(size, 'benign', rng);
+    const pixels = new Uint8Array(size * size * 3 * 3);
+    pixels.set(original, 0);
+    pixels.set(brighter, size * size * 3);
+    pixels.set(other, 2 * size * size * 3);
+    const [h0, h1, h2] = perceptualHashes({ size, count: 3, pixels });
+    expect(hammingDistance(h0, h1)).toBeLessThanOrEqual(4);
+    expect(hammingDistance(h0, h2)).toBeGreaterThan(6);
+  });
+});
+
+describe('crossValidate on the WASM backend', () => {
+  let toy: ToyDataset;
+  let images: LabelledImages;
+
+  beforeAll(async () => {
+    await initBackend();
+    toy = await createToyDataset({ splits: { train: 24 }, size: 48, seed: 11 });
+    const loaded = await loadImageFolder(toy.splitDir('train'), { imageSize: 32 });
+    // Append an exact copy of image 0: it must land in image 0's fold.
+    images = subset(loaded, [...Array(loaded.count).keys(), 0]);
+  });
+
+  afterAll(() => toy?.cleanup());
+
+  it('judges every image once with a model that never saw it, and leaks no tensors', async () => {
+    const params = { ...defaultTrainingParams, imageSize: 32, epochs: 4, batchSize: 16, seed: 3 };
+    for (const seed of [0, 1, 2, 3, 4]) {
+      const { fold } = assignFolds(images, 3, seed);
+      expect(fold[images.count - 1]).toBe(fold[0]);
+    }
+
+    const before = tf.memory().numTensors;
+    const started: number[] = [];
+    const summary = await crossValidate(images, params, { folds: 2 }, { onFoldStart: (k) => started.push(k) });
+    expect(tf.memory().numTensors).toBe(before);
+
+    expect(started).toEqual([0, 1]);
+    expect(summary.imagesJudged).toBe(images.count);
+    expect(summary.folds.map((f) => f.validationCount).reduce((a, b) => a + b)).toBe(images.count);
+    expect(summary.folds.every((f) => f.trainCount + f.validationCount === images.count)).toBe(true);
+    expect(summary.nearDuplicateGroups.images).toBeGreaterThanOrEqual(2);
+    // The toy classes are easy: a model that learned nothing would sit near 0.5.
+    expect(summary.pooledAuc).toBeGreaterThan(0.8);
+    expect(summary.meanAuc).toBeCloseTo((summary.folds[0].auc + summary.folds[1].auc) / 2, 10);
+    const total = summary.folds.reduce((n, f) => n + f.confusionMatrix.tp + f.confusionMatrix.fn, 0);
+    expect(summary.pooledSensitivity * total).toBeCloseTo(summary.folds.reduce((n, f) => n + f.confusionMatrix.tp, 0), 6);
+  }, 120_000);
+
+  it('runs only the folds asked for', async () => {
+    const params = { ...defaultTrainingParams, imageSize: 32, epochs: 1, batchSize: 16, seed: 3 };
+    const summary = await crossValidate(images, params, { folds: 3, onlyFolds: [1] });
+    expect(summary.folds.map((f) => f.fold)).toEqual([1]);
+    expect(summary.imagesJudged).toBe(summary.folds[0].validationCount);
+    await expect(crossValidate(images, params, { folds: 3, onlyFolds: [3] })).rejects.toThrow(/outside 0..2/);
+  }, 120_000);
+});
