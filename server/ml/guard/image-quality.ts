@@ -80,7 +80,7 @@ export function measureQuality(pixels: Uint8Array, size: number): QualityMeasure
   const count = magnitudes.length;
   const mean = count > 0 ? sum / count : 0;
   const variance = count > 0 ? Math.max(0, sumSquares / count - mean * mean) : 0;
-  const texture = count > 0 ? quantile(magnitudes.sort(), 0.5) : 0;
+  const texture = count > 0 ? selectQuantile(magnitudes, 0.5) : 0;
   const brightness = total / y.length;
   return { sharpness: Math.log10(1 + variance), texture, smoothness: neighbourCorrelation(y, size, brightness), highlights: highlights / y.length, shadows: shadows / y.length, brightness };
 }
@@ -106,6 +106,54 @@ function neighbourCorrelation(y: Float32Array, size: number, mean: number): numb
   }
   const variance = squares / y.length;
   return variance > 1e-9 && pairs > 0 ? products / pairs / variance : 1;
+}
+
+/**
+ * `quantile` of unsorted values without sorting them (runs on every classified image, where a
+ * full sort was most of this module's time): quickselect puts the lower order statistic in
+ * place, and the upper one is the smallest value after it. Reorders `values`.
+ */
+export function selectQuantile(values: Float32Array, q: number): number {
+  if (values.length === 0) throw new RangeError('quantile of no values');
+  const position = Math.min(Math.max(q, 0), 1) * (values.length - 1);
+  const lower = Math.floor(position);
+  const low = selectInPlace(values, lower);
+  if (lower + 1 >= values.length || position === lower) return low;
+  let high = Number.POSITIVE_INFINITY;
+  for (let i = lower + 1; i < values.length; i++) if (values[i]! < high) high = values[i]!;
+  return low + (high - low) * (position - lower);
+}
+
+/** Hoare's selection: afterwards values[k] is the k-th smallest, smaller ones before it, larger after. */
+function selectInPlace(values: Float32Array, k: number): number {
+  let left = 0;
+  let right = values.length - 1;
+  while (right > left) {
+    // Median of three as pivot keeps sorted and constant inputs linear.
+    const middle = (left + right) >>> 1;
+    const pivot = median3(values[left]!, values[middle]!, values[right]!);
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        const t = values[i]!;
+        values[i] = values[j]!;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return values[k]!;
+}
+
+function median3(a: number, b: number, c: number): number {
+  return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
 }
 
 /** The value below which a share `q` of the sorted values lies (linear interpolation). */
