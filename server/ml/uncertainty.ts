@@ -2,7 +2,7 @@
 // model scores the eight flips and quarter turns of the image, and the spread of those scores is
 // reported as an interval. A wide interval, or one that straddles the decision threshold, turns
 // the risk band into "uncertain - refer".
-import { quantile } from './guard/image-quality.js';
+import { quantile } from './guard/order-statistics.js';
 import { riskBand, type RiskBand } from './risk.js';
 
 /** The share of view scores the interval covers: from the 5th to the 95th percentile. */

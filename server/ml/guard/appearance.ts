@@ -3,6 +3,7 @@
 // tones, edges in every direction); documents, drawings and screenshots do not, even when a
 // network's embedding happens to place them among lesions.
 import { luminance } from './image-quality.js';
+import { lowerOrderStatistics } from './order-statistics.js';
 
 const TONE_BINS = 16;
 const ORIENTATION_BINS = 8;
@@ -42,8 +43,7 @@ export function describeAppearance(pixels: Uint8Array, size: number): Float32Arr
     }
   }
   for (let b = 0; b < ORIENTATION_BINS; b++) orientations[b]! /= total || 1;
-  strengths.sort();
-  const at = (q: number) => (strengths.length ? strengths[Math.floor(q * (strengths.length - 1))]! : 0);
+  const [median, p90, p99] = lowerOrderStatistics(strengths, [0.5, 0.9, 0.99]);
 
   let centre = 0;
   let centreCount = 0;
@@ -59,27 +59,35 @@ export function describeAppearance(pixels: Uint8Array, size: number): Float32Arr
   }
   const centreContrast = (centre / Math.max(1, centreCount) - surround / Math.max(1, n - centreCount)) / 64;
 
-  const sums = new Float64Array(5);
-  const squares = new Float64Array(5);
+  // R, G, B, R-G, G-B: sums and sums of squares (integers, so exact in doubles).
+  let [r0, g0, b0, rg0, gb0] = [0, 0, 0, 0, 0];
+  let [r2, g2, b2, rg2, gb2] = [0, 0, 0, 0, 0];
   for (let i = 0; i < n; i++) {
     const red = pixels[i * 3]!;
     const green = pixels[i * 3 + 1]!;
     const blue = pixels[i * 3 + 2]!;
-    const channels = [red, green, blue, red - green, green - blue];
-    for (let j = 0; j < 5; j++) {
-      sums[j] += channels[j]!;
-      squares[j] += channels[j]! ** 2;
-    }
+    r0 += red;
+    g0 += green;
+    b0 += blue;
+    rg0 += red - green;
+    gb0 += green - blue;
+    r2 += red * red;
+    g2 += green * green;
+    b2 += blue * blue;
+    rg2 += (red - green) * (red - green);
+    gb2 += (green - blue) * (green - blue);
   }
+  const sums = [r0, g0, b0, rg0, gb0];
+  const squares = [r2, g2, b2, rg2, gb2];
   const means = Array.from(sums, (s) => s / n / 64);
   const spreads = Array.from(squares, (s, j) => Math.sqrt(Math.max(0, s / n - (sums[j]! / n) ** 2)) / 64);
 
   return Float32Array.from([
     ...tones,
     ...orientations,
-    Math.log1p(at(0.5)),
-    Math.log1p(at(0.9)),
-    Math.log1p(at(0.99)),
+    Math.log1p(median!),
+    Math.log1p(p90!),
+    Math.log1p(p99!),
     Math.log1p(total / Math.max(1, strengths.length)),
     centreContrast,
     ...means,

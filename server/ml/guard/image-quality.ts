@@ -1,6 +1,7 @@
 // Cheap checks on the pixels the model will see, before any inference: is the picture sharp,
 // properly exposed and detailed enough to judge? Limits are fitted per model version on its own
 // training images (see fitQualityLimits), so they follow the kind of photos it was trained on.
+import { quantile, selectQuantile } from './order-statistics.js';
 
 export interface QualityMeasures {
   /** log10(1 + variance of the 4-neighbour Laplacian of the luminance): low = blurred or featureless. */
@@ -108,62 +109,6 @@ function neighbourCorrelation(y: Float32Array, size: number, mean: number): numb
   return variance > 1e-9 && pairs > 0 ? products / pairs / variance : 1;
 }
 
-/**
- * `quantile` of unsorted values without sorting them (runs on every classified image, where a
- * full sort was most of this module's time): quickselect puts the lower order statistic in
- * place, and the upper one is the smallest value after it. Reorders `values`.
- */
-export function selectQuantile(values: Float32Array, q: number): number {
-  if (values.length === 0) throw new RangeError('quantile of no values');
-  const position = Math.min(Math.max(q, 0), 1) * (values.length - 1);
-  const lower = Math.floor(position);
-  const low = selectInPlace(values, lower);
-  if (lower + 1 >= values.length || position === lower) return low;
-  let high = Number.POSITIVE_INFINITY;
-  for (let i = lower + 1; i < values.length; i++) if (values[i]! < high) high = values[i]!;
-  return low + (high - low) * (position - lower);
-}
-
-/** Hoare's selection: afterwards values[k] is the k-th smallest, smaller ones before it, larger after. */
-function selectInPlace(values: Float32Array, k: number): number {
-  let left = 0;
-  let right = values.length - 1;
-  while (right > left) {
-    // Median of three as pivot keeps sorted and constant inputs linear.
-    const middle = (left + right) >>> 1;
-    const pivot = median3(values[left]!, values[middle]!, values[right]!);
-    let i = left;
-    let j = right;
-    while (i <= j) {
-      while (values[i]! < pivot) i++;
-      while (values[j]! > pivot) j--;
-      if (i <= j) {
-        const t = values[i]!;
-        values[i] = values[j]!;
-        values[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) right = j;
-    else if (k >= i) left = i;
-    else break;
-  }
-  return values[k]!;
-}
-
-function median3(a: number, b: number, c: number): number {
-  return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
-}
-
-/** The value below which a share `q` of the sorted values lies (linear interpolation). */
-export function quantile(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) throw new RangeError('quantile of no values');
-  const position = Math.min(Math.max(q, 0), 1) * (sorted.length - 1);
-  const lower = Math.floor(position);
-  const upper = Math.min(lower + 1, sorted.length - 1);
-  return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower);
-}
 
 export interface QualityFitOptions {
   /** Share of training images allowed outside each fitted limit before the margin is added. */
