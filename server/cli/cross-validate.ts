@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadImageFolder } from '../ml/dataset.js';
-import { perceptualHashes } from '../ml/near-duplicates.js';
+import { NEAR_DUPLICATE_BITS, perceptualHashes } from '../ml/near-duplicates.js';
 import { HASH_SOURCE_SIZE } from '../dataset/perceptual-hash.js';
 import { crossValidate } from '../ml/cross-validation.js';
 import { startCli, runCli } from './common.js';
@@ -31,7 +31,7 @@ runCli(async () => {
       data: { type: 'string' },
       folds: { type: 'string', default: '3' },
       fold: { type: 'string' },
-      'near-duplicate-distance': { type: 'string', default: '6' },
+      'near-duplicate-distance': { type: 'string', default: String(NEAR_DUPLICATE_BITS) },
       ...trainingOptions,
       'positive-class': { type: 'string' },
       json: { type: 'boolean', default: false },

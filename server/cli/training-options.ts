@@ -3,7 +3,7 @@ import { defaultTrainingParams, type ResolvedTrainingParams, type TrainingParams
 import { resolveTrainingParams } from '../ml/training-params.js';
 
 export const trainingOptionsUsage = `[--epochs N] [--batch-size N] [--lr X] [--image-size N] [--seed N] [--architecture NAME]
-  [--validation-fraction F] [--patience N] [--no-augment] [--no-class-weights]
+  [--validation-fraction F] [--no-group-near-duplicates] [--patience N] [--no-augment] [--no-class-weights]
   [--augmentation basic|strong] [--schedule constant|cosine] [--warmup EPOCHS] [--weight-decay X]
   [--label-smoothing X] [--average-epochs N] [--tta | --no-tta] [--no-calibrate] [--target-sensitivity X]`;
 
@@ -19,6 +19,7 @@ export const trainingOptions = {
   patience: { type: 'string' },
   'no-augment': { type: 'boolean', default: false },
   'no-class-weights': { type: 'boolean', default: false },
+  'no-group-near-duplicates': { type: 'boolean', default: false },
   augmentation: { type: 'string' },
   schedule: { type: 'string' },
   warmup: { type: 'string' },
@@ -54,6 +55,7 @@ export function trainingParamsFromOptions(values: TrainingOptionValues): Resolve
     earlyStoppingPatience: numberOption('patience', values.patience, d.earlyStoppingPatience),
     augment: !values['no-augment'],
     classWeighting: !values['no-class-weights'],
+    groupNearDuplicates: !values['no-group-near-duplicates'],
     augmentation: (values.augmentation ?? d.augmentation) as TrainingParams['augmentation'],
     learningRateSchedule: (values.schedule ?? d.learningRateSchedule) as TrainingParams['learningRateSchedule'],
     warmupEpochs: numberOption('warmup', values.warmup, d.warmupEpochs),

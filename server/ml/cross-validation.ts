@@ -6,7 +6,7 @@ import { subset, type LabelledImages } from './dataset.js';
 import { stratifiedGroupFolds, foldSplit } from './folds.js';
 import { fitDecisionRule } from './decision-rule.js';
 import { evaluateScores, rocAuc } from './metrics.js';
-import { nearDuplicateGroups, perceptualHashes } from './near-duplicates.js';
+import { NEAR_DUPLICATE_BITS, nearDuplicateGroups, perceptualHashes } from './near-duplicates.js';
 import { trainModel, type TrainingCallbacks } from './train.js';
 import type { ConfusionMatrix, ResolvedTrainingParams } from './types.js';
 
@@ -60,7 +60,7 @@ export interface FoldCallbacks extends TrainingCallbacks {
 }
 
 /** Fold of every image, keeping near-duplicates together; also how many groups that found. */
-export function assignFolds(images: LabelledImages, folds: number, seed: number, nearDuplicateDistance = 6, hashes: readonly string[] = perceptualHashes(images)) {
+export function assignFolds(images: LabelledImages, folds: number, seed: number, nearDuplicateDistance = NEAR_DUPLICATE_BITS, hashes: readonly string[] = perceptualHashes(images)) {
   if (hashes.length !== images.count) throw new RangeError(`got ${hashes.length} hashes for ${images.count} images`);
   const groups = nearDuplicateGroups(hashes, nearDuplicateDistance);
   const sizes = new Map<number, number>();

@@ -1,5 +1,5 @@
-// Stratified, group-aware assignment of images to cross-validation folds: every fold gets about
-// the same share of each class, and images of one group (near-duplicates) always share a fold.
+// Stratified, group-aware splits: every fold (or the validation split) gets about the same share
+// of each class, and images of one group (near-duplicates) always land on the same side.
 import { createRng } from './random.js';
 
 /**
@@ -9,14 +9,7 @@ import { createRng } from './random.js';
  */
 export function stratifiedGroupFolds(labels: Uint8Array, folds: number, seed: number, groups?: readonly number[]): number[] {
   if (!Number.isInteger(folds) || folds < 2) throw new RangeError(`folds must be an integer of at least 2, got ${folds}`);
-  if (groups && groups.length !== labels.length) throw new RangeError(`got ${groups.length} group numbers for ${labels.length} images`);
-  const members = new Map<number, number[]>();
-  labels.forEach((_, i) => {
-    const group = groups ? groups[i] : i;
-    const list = members.get(group);
-    if (list) list.push(i);
-    else members.set(group, [i]);
-  });
+  const members = groupMembers(labels, groups);
   for (const label of [0, 1]) {
     const count = labels.filter((l) => l === label).length;
     if (count > 0 && count < folds) throw new RangeError(`class ${label} has ${count} images, fewer than the ${folds} folds`);
@@ -43,6 +36,60 @@ export function stratifiedGroupFolds(labels: Uint8Array, folds: number, seed: nu
     }
   }
   return fold;
+}
+
+/** The images of each group (each image alone when there are no groups). */
+function groupMembers(labels: Uint8Array, groups?: readonly number[]): Map<number, number[]> {
+  if (groups && groups.length !== labels.length) throw new RangeError(`got ${groups.length} group numbers for ${labels.length} images`);
+  const members = new Map<number, number[]>();
+  labels.forEach((_, i) => {
+    const group = groups ? groups[i]! : i;
+    const list = members.get(group);
+    if (list) list.push(i);
+    else members.set(group, [i]);
+  });
+  return members;
+}
+
+/**
+ * Holds out about `validationFraction` of each class, whole groups at a time: groups are taken
+ * in a seeded random order while they fit in what the class has left to hold out. As with the
+ * image-by-image split, a class of two or more images holds out at least one when it can, and
+ * training keeps at least one image of every class. Index lists come back sorted.
+ */
+export function stratifiedGroupSplit(
+  labels: Uint8Array,
+  validationFraction: number,
+  seed: number,
+  groups: readonly number[],
+): { train: number[]; validation: number[] } {
+  if (!(validationFraction >= 0 && validationFraction < 1)) {
+    throw new RangeError(`validationFraction must be in [0, 1), got ${validationFraction}`);
+  }
+  const members = groupMembers(labels, groups);
+  const rng = createRng(seed);
+  const counts = [0, 1].map((label) => labels.filter((l) => l === label).length);
+  const inTraining = [...counts];
+  const validation: number[] = [];
+  for (const label of [0, 1]) {
+    let target = Math.round(validationFraction * counts[label]!);
+    if (validationFraction > 0 && counts[label]! >= 2) target = Math.max(target, 1);
+    target = Math.min(target, Math.max(counts[label]! - 1, 0));
+    let held = 0;
+    for (const images of rng.shuffle([...members.values()].filter((m) => majorityLabel(labels, m) === label))) {
+      // A group may (rarely) hold both labels: only this class's images count towards its share,
+      // and training must keep an image of each class.
+      const taken = [0, 1].map((l) => images.filter((i) => labels[i] === l).length);
+      if (held + taken[label]! > target || [0, 1].some((l) => taken[l]! > 0 && inTraining[l]! - taken[l]! < 1)) continue;
+      validation.push(...images);
+      held += taken[label]!;
+      for (const l of [0, 1]) inTraining[l]! -= taken[l]!;
+    }
+  }
+  const held = new Set(validation);
+  const train: number[] = [];
+  for (let i = 0; i < labels.length; i++) if (!held.has(i)) train.push(i);
+  return { train, validation: validation.sort((a, b) => a - b) };
 }
 
 function majorityLabel(labels: Uint8Array, images: number[]): number {

@@ -40,7 +40,7 @@ export function resolveTrainingParams(input: Partial<TrainingParams>): Required<
       throw new TrainingParamsError(field, `must be ${range.minExclusive ? 'above' : 'at least'} ${range.min} and at most ${range.max}, got ${value}`);
     }
   }
-  for (const field of ['classWeighting', 'augment', 'testTimeAugmentation', 'calibrate'] as const) {
+  for (const field of ['classWeighting', 'augment', 'testTimeAugmentation', 'calibrate', 'groupNearDuplicates'] as const) {
     if (typeof params[field] !== 'boolean') throw new TrainingParamsError(field, 'must be true or false');
   }
   if (!augmentationLevels.includes(params.augmentation)) {

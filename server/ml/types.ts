@@ -23,6 +23,12 @@ export interface TrainingParams {
   seed: number;
   /** Fraction of the training split held out (stratified) for threshold choice and early stopping. */
   validationFraction: number;
+  /**
+   * Keep near-duplicate pictures (perceptual hashes within 6 bits: the same lesion photo
+   * re-encoded or re-exposed) on one side of the validation split, so the threshold and the
+   * validation figures are not set on copies of training images.
+   */
+  groupNearDuplicates?: boolean;
   /** Weight classes inversely to their frequency in the loss. */
   classWeighting: boolean;
   augment: boolean;
@@ -61,6 +67,7 @@ export const defaultTrainingParams: Required<TrainingParams> = {
   learningRate: 0.001,
   seed: 42,
   validationFraction: 0.15,
+  groupNearDuplicates: true,
   classWeighting: true,
   augment: true,
   earlyStoppingPatience: 0,

@@ -18,7 +18,7 @@ const METRICS = /* GraphQL */ `
 const VERSION = /* GraphQL */ `
   fragment Version on ModelVersion {
     version architecture imageSize classNames positiveClass threshold createdAt active backend trainingSeconds epochsCompleted weightsFrom
-    trainingParams { architecture imageSize epochs batchSize learningRate seed validationFraction classWeighting augment earlyStoppingPatience targetSensitivity averageEpochs }
+    trainingParams { architecture imageSize epochs batchSize learningRate seed validationFraction classWeighting augment earlyStoppingPatience targetSensitivity averageEpochs groupNearDuplicates }
     datasetFingerprint { hash counts { split total classes { name count } } }
     validationMetrics { ...Metrics }
     testMetrics { ...Metrics }
@@ -88,7 +88,7 @@ describe('queries', () => {
       backend: 'wasm',
       epochsCompleted: 2,
       weightsFrom: expect.stringMatching(/^epoch [12] of 2$/),
-      trainingParams: { imageSize: 32, epochs: 2, batchSize: 8, seed: 5, architecture: 'original-cnn', averageEpochs: 0 },
+      trainingParams: { imageSize: 32, epochs: 2, batchSize: 8, seed: 5, architecture: 'original-cnn', averageEpochs: 0, groupNearDuplicates: true },
     });
     expect(Date.parse(v1.createdAt)).not.toBeNaN();
     expect(v1.trainingSeconds).toBeGreaterThan(0);

@@ -86,7 +86,7 @@ export const MODEL_VERSIONS = gql<{ models: ModelList }>`
         threshold
         trainingSeconds
         trainingParams {
-          architecture augment batchSize classWeighting earlyStoppingPatience epochs imageSize learningRate seed targetSensitivity validationFraction
+          architecture augment batchSize classWeighting earlyStoppingPatience epochs imageSize learningRate seed targetSensitivity validationFraction groupNearDuplicates
         }
         datasetFingerprint { hash counts { split total classes { name count } } }
         testMetrics { ...MetricsFields }
@@ -169,7 +169,7 @@ export const TRAINING_RUN = gql<{ trainingRun: TrainingRun | null }, { id: strin
       errorCode
       errorMessage
       params {
-        architecture augment batchSize classWeighting earlyStoppingPatience epochs imageSize learningRate seed targetSensitivity validationFraction
+        architecture augment batchSize classWeighting earlyStoppingPatience epochs imageSize learningRate seed targetSensitivity validationFraction groupNearDuplicates
       }
       epochs { epoch loss accuracy validationLoss validationAccuracy validationAuc imagesPerSecond learningRate seconds }
       validationMetrics { ...MetricsFields }

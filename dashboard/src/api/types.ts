@@ -99,6 +99,8 @@ export interface TrainingParameters {
   seed: number;
   targetSensitivity: number;
   validationFraction: number;
+  /** null: trained before the option existed (split image by image). */
+  groupNearDuplicates: boolean | null;
 }
 
 export interface ModelVersion {
@@ -254,4 +256,5 @@ export type TrainingInput = Partial<{
   learningRate: number;
   seed: number;
   validationFraction: number;
+  groupNearDuplicates: boolean;
 }>;

@@ -25,6 +25,13 @@ export class TrainingInput {
   @Field(() => Float, { nullable: true, defaultValue: d.validationFraction, description: 'Share of the training split held out for threshold choice and early stopping: 0..0.5.' })
   validationFraction?: number | null;
 
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: d.groupNearDuplicates,
+    description: 'Keep near-duplicate pictures (the same photo re-encoded or re-exposed) on one side of the validation split.',
+  })
+  groupNearDuplicates?: boolean | null;
+
   @Field(() => Boolean, { nullable: true, defaultValue: d.classWeighting, description: 'Weight classes inversely to their frequency in the loss.' })
   classWeighting?: boolean | null;
 

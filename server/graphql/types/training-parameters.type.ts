@@ -23,6 +23,9 @@ export class TrainingParameters {
   @Field(() => Float)
   validationFraction!: number;
 
+  @Field(() => Boolean, { nullable: true, description: 'Near-duplicates kept on one side of the validation split; null for versions trained before the option existed (split image by image).' })
+  groupNearDuplicates?: boolean | null;
+
   @Field(() => Boolean)
   classWeighting!: boolean;
 

@@ -27,6 +27,7 @@ const LAYOUT: FieldLayout[] = [
   { name: 'imageSize', label: 'Image size (px)', kind: 'integer', min: 16, max: 384, step: 1 },
   { name: 'autoPromote', label: 'Promote automatically if better', kind: 'toggle' },
   { name: 'validationFraction', label: 'Validation share', kind: 'decimal', min: 0, max: 0.5, step: 0.01, advanced: true },
+  { name: 'groupNearDuplicates', label: 'Keep near-duplicates out of validation', kind: 'toggle', advanced: true },
   { name: 'earlyStoppingPatience', label: 'Early-stopping patience (epochs)', kind: 'integer', min: 0, max: 500, step: 1, advanced: true },
   { name: 'averageEpochs', label: 'Average the last epochs (0 = off)', kind: 'integer', min: 0, max: 500, step: 1, advanced: true },
   { name: 'seed', label: 'Random seed', kind: 'integer', min: 0, max: 4294967295, step: 1, advanced: true },
