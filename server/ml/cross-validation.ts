@@ -3,10 +3,10 @@
 // uses all the training data as validation, where a single hold-out split is too small to tell
 // apart recipes a point or two of AUC apart; the test split stays untouched.
 import { subset, type LabelledImages } from './dataset.js';
-import { stratifiedGroupFolds, foldSplit } from './folds.js';
+import { stratifiedGroupFolds, foldSplit } from './splits.js';
 import { fitDecisionRule } from './decision-rule.js';
 import { evaluateScores, rocAuc } from './metrics.js';
-import { NEAR_DUPLICATE_BITS, nearDuplicateGroups, perceptualHashes } from './near-duplicates.js';
+import { NEAR_DUPLICATE_BITS, nearDuplicateGroups, perceptualHashes, sharedGroups } from './near-duplicates.js';
 import { trainModel, type TrainingCallbacks } from './train.js';
 import type { ConfusionMatrix, ResolvedTrainingParams } from './types.js';
 
@@ -63,13 +63,7 @@ export interface FoldCallbacks extends TrainingCallbacks {
 export function assignFolds(images: LabelledImages, folds: number, seed: number, nearDuplicateDistance = NEAR_DUPLICATE_BITS, hashes: readonly string[] = perceptualHashes(images)) {
   if (hashes.length !== images.count) throw new RangeError(`got ${hashes.length} hashes for ${images.count} images`);
   const groups = nearDuplicateGroups(hashes, nearDuplicateDistance);
-  const sizes = new Map<number, number>();
-  for (const g of groups) sizes.set(g, (sizes.get(g) ?? 0) + 1);
-  const shared = [...sizes.values()].filter((n) => n > 1);
-  return {
-    fold: stratifiedGroupFolds(images.labels, folds, seed, groups),
-    nearDuplicateGroups: { groups: shared.length, images: shared.reduce((a, b) => a + b, 0) },
-  };
+  return { fold: stratifiedGroupFolds(images.labels, folds, seed, groups), nearDuplicateGroups: sharedGroups(groups) };
 }
 
 export async function crossValidate(

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { tf, type Tensor2D, type Tensor4D } from './tf.js';
 import { decodeImage, copyInto, type ImageLimits } from './preprocess.js';
 import { augmentInto, defaultAugmentOptions, type AugmentOptions } from './augment.js';
-import { createRng, type Rng } from './random.js';
+import type { Rng } from './random.js';
 import type { DatasetFingerprint } from './types.js';
 
 export { DatasetError, isImageFileName, listImageFolder } from './image-folder.js';
@@ -154,30 +154,6 @@ export async function loadImageFolder(splitDir: string, options: LoadOptions): P
     skipped,
     contentHashes: kept.map((i) => hashes[i]),
   };
-}
-
-/**
- * Holds out `validationFraction` of each class (chosen by a seeded shuffle), so validation has
- * the class balance of the whole. Index lists come back sorted.
- */
-export function stratifiedSplit(labels: Uint8Array, validationFraction: number, seed: number): { train: number[]; validation: number[] } {
-  if (!(validationFraction >= 0 && validationFraction < 1)) {
-    throw new RangeError(`validationFraction must be in [0, 1), got ${validationFraction}`);
-  }
-  const rng = createRng(seed);
-  const train: number[] = [];
-  const validation: number[] = [];
-  for (const label of [0, 1]) {
-    const members = rng.shuffle(Array.from(labels.keys()).filter((i) => labels[i] === label));
-    let held = Math.round(validationFraction * members.length);
-    // A class too small for rounding to reach 1 still gets a validation image...
-    if (validationFraction > 0 && members.length >= 2) held = Math.max(held, 1);
-    // ...but training always keeps at least one image of every class it has.
-    held = Math.min(held, Math.max(members.length - 1, 0));
-    validation.push(...members.slice(0, held));
-    train.push(...members.slice(held));
-  }
-  return { train: train.sort((a, b) => a - b), validation: validation.sort((a, b) => a - b) };
 }
 
 function checkIndices(images: LabelledImages, indices: number[]): void {

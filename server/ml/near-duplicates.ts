@@ -44,6 +44,20 @@ export function perceptualHashes(images: Pick<LabelledImages, 'size' | 'count' |
   return Array.from({ length: images.count }, (_, i) => perceptualHash(downsample(images.pixels, i * stride, images.size)));
 }
 
+/** How many groups hold more than one image, and how many images those hold. */
+export function sharedGroups(groups: readonly number[]): { groups: number; images: number } {
+  const sizes = new Map<number, number>();
+  for (const g of groups) sizes.set(g, (sizes.get(g) ?? 0) + 1);
+  const shared = [...sizes.values()].filter((n) => n > 1);
+  return { groups: shared.length, images: shared.reduce((a, b) => a + b, 0) };
+}
+
+/** "N near-duplicate groups of M images", for progress messages. */
+export function describeGroups(groups: readonly number[]): string {
+  const { groups: count, images } = sharedGroups(groups);
+  return `${count} near-duplicate groups of ${images} images`;
+}
+
 /**
  * A group number per image: images whose perceptual hashes are at most `maxDistance` bits apart
  * share a group, and so does everything linked through a chain of such pairs. Groups are

@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../ml/tf.js';
 import { backendInfo } from '../ml/backend.js';
-import { loadImageFolder, stratifiedSplit, subset, datasetFingerprint, type LabelledImages } from '../ml/dataset.js';
+import { loadImageFolder, subset, datasetFingerprint, type LabelledImages } from '../ml/dataset.js';
 import { trainModel, TrainingCancelledError } from '../ml/train.js';
-import { stratifiedGroupSplit } from '../ml/folds.js';
-import { nearDuplicateGroups, perceptualHashes } from '../ml/near-duplicates.js';
+import { stratifiedSplit } from '../ml/splits.js';
+import { describeGroups, nearDuplicateGroups, perceptualHashes } from '../ml/near-duplicates.js';
 import { predictViewScores } from '../ml/predict.js';
 import { combineViews } from '../ml/calibration.js';
 import { fitDecisionRule } from '../ml/decision-rule.js';
@@ -43,14 +43,6 @@ async function loadSplit(
   return images;
 }
 
-/** "N near-duplicate groups of M images kept on one side of the split". */
-function describeGroups(groups: number[]): string {
-  const sizes = new Map<number, number>();
-  for (const g of groups) sizes.set(g, (sizes.get(g) ?? 0) + 1);
-  const shared = [...sizes.values()].filter((n) => n > 1);
-  return `${shared.length} near-duplicate groups of ${shared.reduce((a, b) => a + b, 0)} images kept on one side of the split`;
-}
-
 /** Runs the whole pipeline; a cancelled run emits `cancelled` and throws TrainingCancelledError. */
 export async function runTraining(
   request: TrainingRequest,
@@ -80,16 +72,14 @@ async function trainAndSave(
   if (all.count === 0) throw new NoTrainingDataError(`no readable images under ${trainDir}`);
   const test = fs.existsSync(testDir) ? await loadSplit(testDir, request, emit, signal) : undefined;
   const groups = params.groupNearDuplicates ? nearDuplicateGroups(perceptualHashes(all)) : undefined;
-  const split = groups
-    ? stratifiedGroupSplit(all.labels, params.validationFraction, params.seed, groups)
-    : stratifiedSplit(all.labels, params.validationFraction, params.seed);
+  const split = stratifiedSplit(all.labels, params.validationFraction, params.seed, groups);
   const train = subset(all, split.train);
   const validation = subset(all, split.validation);
 
   emit({
     type: 'stage',
     stage: 'training',
-    message: `${train.count} training, ${validation.count} validation, ${test?.count ?? 0} test images${groups ? ` (${describeGroups(groups)})` : ''}; ${params.architecture} at ${params.imageSize}px`,
+    message: `${train.count} training, ${validation.count} validation, ${test?.count ?? 0} test images${groups ? ` (${describeGroups(groups)} kept on one side of the split)` : ''}; ${params.architecture} at ${params.imageSize}px`,
   });
   const result = await trainModel(
     { train, validation },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../server/ml/tf.js';
 import { initBackend } from '../../server/ml/backend.js';
 import { loadImageFolder, subset, type LabelledImages } from '../../server/ml/dataset.js';
-import { stratifiedGroupFolds, stratifiedGroupSplit, foldSplit } from '../../server/ml/folds.js';
+import { stratifiedGroupFolds, stratifiedSplit, foldSplit } from '../../server/ml/splits.js';
 import { nearDuplicateGroups, perceptualHashes } from '../../server/ml/near-duplicates.js';
 import { assignFolds, crossValidate } from '../../server/ml/cross-validation.js';
 import { createRng } from '../../server/ml/random.js';
@@ -128,13 +128,13 @@ describe('crossValidate on the WASM backend', () => {
   }, 120_000);
 });
 
-describe('stratifiedGroupSplit', () => {
+describe('stratifiedSplit with near-duplicate groups', () => {
   const labels = Uint8Array.from({ length: 200 }, (_, i) => (i % 4 === 0 ? 1 : 0));
   // Runs of five consecutive images form groups (mixed labels in some), the rest stand alone.
   const groups = Array.from(labels, (_, i) => (i < 60 ? Math.floor(i / 5) * 5 : i));
 
   it('holds out about the share of each class, whole groups at a time', () => {
-    const { train, validation } = stratifiedGroupSplit(labels, 0.2, 3, groups);
+    const { train, validation } = stratifiedSplit(labels, 0.2, 3, groups);
     expect([...train, ...validation].sort((a, b) => a - b)).toEqual([...labels.keys()]);
     const inValidation = new Set(validation);
     for (let g = 0; g < 60; g += 5) {
@@ -148,17 +148,17 @@ describe('stratifiedGroupSplit', () => {
       expect(held).toBeLessThanOrEqual(Math.round(0.2 * total) + 4);
       expect(held).toBeGreaterThanOrEqual(Math.round(0.2 * total) - 4);
     }
-    expect(stratifiedGroupSplit(labels, 0.2, 3, groups)).toEqual({ train, validation });
+    expect(stratifiedSplit(labels, 0.2, 3, groups)).toEqual({ train, validation });
   });
 
   it('keeps a training image of every class and holds out one of a small class', () => {
     const small = Uint8Array.from([1, 1, 0, 0, 0, 0, 0, 0]);
-    const { train, validation } = stratifiedGroupSplit(small, 0.1, 1, [0, 1, 2, 3, 4, 5, 6, 7]);
+    const { train, validation } = stratifiedSplit(small, 0.1, 1, [0, 1, 2, 3, 4, 5, 6, 7]);
     expect(validation.filter((i) => small[i] === 1)).toHaveLength(1);
     expect(train.some((i) => small[i] === 1)).toBe(true);
     // Both positives in one group: holding it out would leave training without a positive.
-    const together = stratifiedGroupSplit(small, 0.5, 1, [0, 0, 2, 3, 4, 5, 6, 7]);
+    const together = stratifiedSplit(small, 0.5, 1, [0, 0, 2, 3, 4, 5, 6, 7]);
     expect(together.train.filter((i) => small[i] === 1)).toHaveLength(2);
-    expect(() => stratifiedGroupSplit(small, 1, 1, [0, 1, 2, 3, 4, 5, 6, 7])).toThrow(/validationFraction/);
+    expect(() => stratifiedSplit(small, 1, 1, [0, 1, 2, 3, 4, 5, 6, 7])).toThrow(/validationFraction/);
   });
 });

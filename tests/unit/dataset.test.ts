@@ -16,11 +16,11 @@ import {
   loadImageFolder,
   makeBatch,
   resolveBinaryClasses,
-  stratifiedSplit,
   subset,
   type DatasetErrorCode,
   type LabelledImages,
 } from '../../server/ml/dataset.js';
+import { stratifiedSplit } from '../../server/ml/splits.js';
 import { createToyDataset, solidImage, type ToyDataset } from '../helpers/images.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../server/ml/tf.js';
 import { initBackend } from '../../server/ml/backend.js';
-import { batchArrays, batchTensors, loadImageFolder, stratifiedSplit, subset, type LabelledImages } from '../../server/ml/dataset.js';
+import { batchArrays, batchTensors, loadImageFolder, subset, type LabelledImages } from '../../server/ml/dataset.js';
+import { stratifiedSplit } from '../../server/ml/splits.js';
 import { balancedClassWeights, batchLoss } from '../../server/ml/loss.js';
 import { buildModel } from '../../server/ml/models/index.js';
 import { createRng } from '../../server/ml/random.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../server/ml/tf.js';
 import { initBackend } from '../../server/ml/backend.js';
-import { loadImageFolder, stratifiedSplit, subset, type LabelledImages } from '../../server/ml/dataset.js';
+import { loadImageFolder, subset, type LabelledImages } from '../../server/ml/dataset.js';
+import { stratifiedSplit } from '../../server/ml/splits.js';
 import { balancedClassWeights, trainModel, TrainingCancelledError, type BatchProgress } from '../../server/ml/train.js';
 import { predictScores } from '../../server/ml/predict.js';
 import { defaultTrainingParams, type TrainingParams } from '../../server/ml/types.js';

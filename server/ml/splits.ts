@@ -52,16 +52,17 @@ function groupMembers(labels: Uint8Array, groups?: readonly number[]): Map<numbe
 }
 
 /**
- * Holds out about `validationFraction` of each class, whole groups at a time: groups are taken
- * in a seeded random order while they fit in what the class has left to hold out. As with the
- * image-by-image split, a class of two or more images holds out at least one when it can, and
- * training keeps at least one image of every class. Index lists come back sorted.
+ * Holds out about `validationFraction` of each class (so validation has the class balance of the
+ * whole), whole groups at a time: groups are taken in a seeded random order while they fit in
+ * what the class has left to hold out. Without `groups` every image is its own group. A class of
+ * two or more images holds out at least one when it can, and training keeps at least one image of
+ * every class. Index lists come back sorted.
  */
-export function stratifiedGroupSplit(
+export function stratifiedSplit(
   labels: Uint8Array,
   validationFraction: number,
   seed: number,
-  groups: readonly number[],
+  groups?: readonly number[],
 ): { train: number[]; validation: number[] } {
   if (!(validationFraction >= 0 && validationFraction < 1)) {
     throw new RangeError(`validationFraction must be in [0, 1), got ${validationFraction}`);
