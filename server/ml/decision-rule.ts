@@ -16,10 +16,6 @@ export interface DecisionRule {
   scores: Float32Array;
 }
 
-export function scoringViews(params: Pick<ResolvedTrainingParams, 'testTimeAugmentation'>): readonly TestTimeView[] {
-  return params.testTimeAugmentation ? testTimeViews : singleView;
-}
-
 /**
  * Fits the rule on `images`. `fitCalibration: false` keeps temperature 1: images the model
  * trained on would make any fitted temperature overconfident.
@@ -30,7 +26,7 @@ export function fitDecisionRule(
   params: Pick<ResolvedTrainingParams, 'testTimeAugmentation' | 'calibrate' | 'batchSize' | 'targetSensitivity'>,
   { fitCalibration }: { fitCalibration: boolean },
 ): DecisionRule {
-  const views = scoringViews(params);
+  const views = params.testTimeAugmentation ? testTimeViews : singleView;
   const viewScores = predictViewScores(model, images, params.batchSize, views);
   // Images the model separates perfectly give no finite fit (the likelihood keeps rising as
   // T -> 0): sharpening on no observed error would only make the scores overconfident.
