@@ -132,7 +132,7 @@ describe('kernel registration', () => {
 
   it('replaces every listed kernel, is idempotent, and can put the stock ones back', () => {
     expect(wasmTrainingKernelNames).toEqual(
-      expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul']),
+      expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul', 'Sum', 'ReluGrad', 'Identity']),
     );
     const ours = installed();
     registerWasmTrainingKernels();
@@ -157,6 +157,8 @@ interface PoolCase {
   stride: number;
   pad: 'valid' | 'same';
   ties?: boolean;
+  /** Every 5th input NaN: it never wins a window, as in the cpu backend (only the gradient is compared). */
+  nans?: boolean;
 }
 
 const poolCases: PoolCase[] = [
@@ -167,16 +169,23 @@ const poolCases: PoolCase[] = [
   { name: '2x2/2 same, odd sizes (padded windows)', x: [2, 5, 7, 2], pool: 2, stride: 2, pad: 'same' },
   { name: '3x3/2 same, overlapping and padded', x: [2, 7, 7, 2], pool: 3, stride: 2, pad: 'same' },
   { name: '3x3/1 valid, overlapping, ties', x: [1, 6, 6, 2], pool: 3, stride: 1, pad: 'valid', ties: true },
+  // Multiples of 4 channels take the SIMD kernel.
+  { name: '2x2/2 valid, 8 channels (SIMD)', x: [3, 10, 12, 8], pool: 2, stride: 2, pad: 'valid' },
+  { name: '2x2/2 valid, 4 channels, odd sizes (SIMD)', x: [2, 9, 7, 4], pool: 2, stride: 2, pad: 'valid' },
+  { name: '2x2/2 valid, 12 channels, ties (SIMD)', x: [2, 8, 6, 12], pool: 2, stride: 2, pad: 'valid', ties: true },
+  { name: '2x2/2 valid, 8 channels, NaNs (SIMD)', x: [2, 6, 8, 8], pool: 2, stride: 2, pad: 'valid', nans: true },
+  { name: '2x2/2 valid, 2 channels, NaNs (JS)', x: [2, 6, 8, 2], pool: 2, stride: 2, pad: 'valid', nans: true },
 ];
 
-function poolGradient({ x: xShape, pool, stride, pad, ties }: PoolCase, seed: number) {
+function poolGradient({ x: xShape, pool, stride, pad, ties, nans }: PoolCase, seed: number) {
   const xValues = values(size(xShape), seed, ties);
+  if (nans) for (let i = 0; i < xValues.length; i += 5) xValues[i] = Number.NaN;
   return (): tf.Tensor[] => {
     const x = tf.tensor4d(xValues, xShape);
     const y = tf.maxPool(x, pool, stride, pad);
     const upstream = tf.tensor(values(y.size, seed + 1), y.shape);
     const dx = tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, pool, stride, pad).mul(upstream).sum())(x);
-    return [y, dx];
+    return nans ? [dx] : [y, dx];
   };
 }
 
@@ -242,6 +251,10 @@ const sumCases: SumCase[] = [
   { x: [3, 4, 5], axis: [1, 2] }, // trailing axes: the stock kernel
   { x: [3, 4, 5], axis: [0, 2] }, // mixed axes: the stock kernel
   { x: [3, 4, 5], axis: [0, 1, 2] }, // everything: the stock kernel
+  // Rows of a multiple of 4 floats: the SIMD kernel; the last adds ~150,000 rows (doubles keep it exact).
+  { x: [4, 5, 6, 8], axis: [0, 1, 2] },
+  { x: [7, 12], axis: 0, keepDims: true },
+  { x: [16, 96, 96, 4], axis: [0, 1, 2] },
 ];
 
 describe('Sum on WASM matches the cpu backend', () => {
@@ -257,6 +270,62 @@ describe('Sum on WASM matches the cpu backend', () => {
       expect(tf.tidy(compute)[0]!.shape).toEqual(expectedShape);
     },
   );
+});
+
+const reluShapes: number[][] = [
+  [2, 6, 6, 8], // a multiple of 4: all SIMD
+  [3, 5, 7], // 105 elements: SIMD then a JS tail of 1
+  [3], // JS only
+];
+
+/** ReLU's gradient for x with zeros and NaNs in it (NaN in x gives NaN, as tfjs's Step does). */
+function reluGradient(shape: number[], seed: number) {
+  const xValues = values(size(shape), seed, true).map((v, i) => (i % 7 === 2 ? Number.NaN : v - 1));
+  return (): tf.Tensor[] => {
+    const x = tf.tensor(xValues, shape);
+    const upstream = tf.tensor(values(x.size, seed + 1), shape);
+    return [tf.grad((a: tf.Tensor) => tf.relu(a).mul(upstream).sum())(x)];
+  };
+}
+
+function expectSameWithNaNs(actual: Float32Array, expected: Float32Array): void {
+  expect(Array.from(actual, (v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(Array.from(expected, (v) => (Number.isNaN(v) ? 'NaN' : v)));
+}
+
+describe('ReLU gradient on WASM matches the cpu backend', () => {
+  it.each(reluShapes.map((shape, i) => [shape.join('x'), shape, i] as const))('x %s, with zeros and NaNs', async (_name, shape, i) => {
+    const compute = reluGradient(shape, 1400 + i);
+    const [expected] = await on('cpu', compute);
+    const [actual] = await on('wasm', compute);
+    expect(expected!.some(Number.isNaN)).toBe(true);
+    expectSameWithNaNs(actual!, expected!);
+  });
+
+  it('runs as one ReluGrad kernel on WASM, and as tfjs\'s own formula elsewhere', async () => {
+    const kernelsRun = async (backend: Backend) => {
+      await tf.setBackend(backend);
+      const profile = await tf.profile(() => tf.tidy(reluGradient([2, 4, 4, 4], 1500))[0]!.dispose());
+      return profile.kernels.map((k) => k.name);
+    };
+    expect(await kernelsRun('wasm')).toContain('ReluGrad');
+    expect(await kernelsRun('wasm')).not.toContain('Step');
+    expect(await kernelsRun('cpu')).toContain('Step');
+  });
+});
+
+describe('Identity on WASM', () => {
+  it('shares the data instead of copying it, and the copy outlives the original', async () => {
+    await tf.setBackend('wasm');
+    const backend = wasmBackend();
+    const x = tf.tensor([1, 2, 3, 4]);
+    const buffers = backend.numDataIds();
+    const y = tf.clone(x);
+    expect(backend.numDataIds()).toBe(buffers);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect(backend.numDataIds()).toBe(buffers - 1);
+  });
 });
 
 /** conv-pool-conv-pool-dense-sigmoid, with weights fixed by a seed so both backends start equal. */
@@ -337,6 +406,7 @@ describe('training on WASM', () => {
         tf.matMul(tf.tensor(values(size(a), 1100 + i), a), tf.tensor(values(size(b), 1200 + i), b), transposeA, transposeB),
       ]),
       ...sumCases.map(({ x, axis, keepDims }, i) => () => [tf.sum(tf.tensor(values(size(x), 1300 + i), x), axis, keepDims)]),
+      ...reluShapes.map((shape, i) => reluGradient(shape, 1600 + i)),
     ];
     const runAll = () => workloads.forEach((compute) => tf.tidy(compute).forEach((t) => t.dispose()));
     runAll();

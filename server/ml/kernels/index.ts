@@ -1,12 +1,15 @@
 // Kernels the WASM backend lacks, gets wrong or runs as slow scalar loops when training a CNN.
-// Replacements work on raw TensorInfos - calling WASM's own kernels (mostly XNNPACK) or looping
-// over the WASM heap in JS - so they create no tensors and free every intermediate they make.
+// Replacements work on raw TensorInfos - calling WASM's own kernels (mostly XNNPACK), this
+// project's SIMD kernels (simd/kernels.wat) or JS loops over the WASM heap - so they create no
+// tensors and free every intermediate they make.
 import { tf } from '../tf.js';
 import * as backpropFilter from './conv2d-backprop-filter.js';
 import * as backpropInput from './conv2d-backprop-input.js';
 import * as matMul from './batch-mat-mul.js';
 import * as maxPoolGrad from './max-pool-grad.js';
 import * as sum from './sum.js';
+import * as relu from './relu-grad.js';
+import * as identity from './identity.js';
 import { stockKernelConfig, type KernelArgs, type ReplacementKernel, type TensorInfo } from './wasm-kernel-utils.js';
 
 const replacements: ReadonlyArray<{ kernelName: string; kernel: ReplacementKernel }> = [
@@ -15,6 +18,8 @@ const replacements: ReadonlyArray<{ kernelName: string; kernel: ReplacementKerne
   { kernelName: matMul.kernelName, kernel: matMul.batchMatMul },
   { kernelName: maxPoolGrad.kernelName, kernel: maxPoolGrad.maxPoolGrad },
   { kernelName: sum.kernelName, kernel: sum.sum },
+  { kernelName: relu.kernelName, kernel: relu.reluGrad },
+  { kernelName: identity.kernelName, kernel: identity.identity },
 ];
 
 /** Names of the kernels `registerWasmTrainingKernels` installs for the 'wasm' backend. */
@@ -42,6 +47,7 @@ export function registerWasmTrainingKernels(): void {
     // The stock setup still has to run if the backend is ever re-initialised: replacements call it.
     tf.registerKernel({ ...stock, kernelName, backendName: 'wasm', kernelFunc });
   }
+  relu.registerReluGradient();
 }
 
 /** Puts WASM's own kernels back (and removes the ones it never had), e.g. to measure the difference. */
@@ -52,4 +58,5 @@ export function unregisterWasmTrainingKernels(): void {
     const stock = stockKernelConfig(kernelName);
     if (stock) tf.registerKernel(stock);
   }
+  relu.unregisterReluGradient();
 }

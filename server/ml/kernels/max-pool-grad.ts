@@ -1,8 +1,10 @@
-// Gradient of max pooling: dy scattered onto each window's first maximum, as a JS loop over the
-// WASM heap. Replaces WASM's own kernel, which is slow and, in tfjs 4.22, wrong for 'same'
-// padding and picks a different element than the cpu backend on ties.
+// Gradient of max pooling: dy scattered onto each window's first maximum, by a SIMD kernel for
+// the usual 2x2 / stride-2 pooling over a multiple of 4 channels, else a JS loop over the WASM
+// heap. Replaces WASM's own kernel, which is slow and, in tfjs 4.22, wrong for 'same' padding
+// and picks a different element than the cpu backend on ties.
 import { tf } from '../tf.js';
 import { asShape4, heapView, input, type KernelArgs, type TensorInfo } from './wasm-kernel-utils.js';
+import { heapOffset, simdKernels } from './simd/simd-kernels.js';
 
 export const kernelName = 'MaxPoolGrad';
 
@@ -29,11 +31,18 @@ export function maxPoolGrad(args: KernelArgs, stock: tf.KernelFunc | undefined):
   const xs = heapView(backend, x);
   const dys = heapView(backend, dy);
   const dxs = heapView(backend, dx);
-  dxs.fill(0);
 
   const unpadded = padInfo.top === 0 && padInfo.bottom === 0 && padInfo.left === 0 && padInfo.right === 0;
   const plain2x2 = unpadded && filterHeight === 2 && filterWidth === 2 && strideHeight === 2 && strideWidth === 2;
   const geometry = { batchSize, inHeight, inWidth, channels, outHeight, outWidth };
+  const simd = plain2x2 && channels % 4 === 0 ? simdKernels(backend) : undefined;
+  if (simd) {
+    // It writes every element of every window; an odd last row or column belongs to none.
+    if (inHeight !== 2 * outHeight || inWidth !== 2 * outWidth) dxs.fill(0);
+    simd.maxPoolGrad2x2(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dx), batchSize, inHeight, inWidth, channels, outHeight, outWidth);
+    return dx;
+  }
+  dxs.fill(0);
   if (plain2x2) scatter2x2(xs, dys, dxs, geometry);
   else scatterAnyWindow(xs, dys, dxs, geometry, info);
   return dx;

@@ -1,8 +1,10 @@
 // Sum over leading axes, e.g. a bias gradient (dy summed over batch, rows and columns). WASM's
-// own Sum first transposes the whole tensor to put those axes last; a JS loop over the heap adds
-// rows of channels in place instead. Other reductions go to the stock kernel.
+// own Sum first transposes the whole tensor to put those axes last; this adds rows of channels
+// in place instead, in doubles, by a SIMD kernel when the row is a multiple of 4 floats and a JS
+// loop otherwise. Other reductions go to the stock kernel.
 import { tf } from '../tf.js';
-import { heapView, input, type KernelArgs, type TensorInfo } from './wasm-kernel-utils.js';
+import { heapView, input, release, type KernelArgs, type TensorInfo } from './wasm-kernel-utils.js';
+import { heapOffset, simdKernels } from './simd/simd-kernels.js';
 
 export const kernelName = 'Sum';
 
@@ -19,6 +21,13 @@ export function sum(args: KernelArgs, stock: tf.KernelFunc | undefined): TensorI
   const width = tf.util.sizeFromShape(keptShape);
   const rows = tf.util.sizeFromShape(x.shape) / width;
   const out = backend.makeOutput(outShape, 'float32');
+  const simd = width % 4 === 0 ? simdKernels(backend) : undefined;
+  if (simd) {
+    const scratch = backend.makeOutput([2 * width], 'float32'); // width doubles
+    simd.sumRows(heapOffset(backend, x), heapOffset(backend, out), heapOffset(backend, scratch), rows, width);
+    release(backend, scratch);
+    return out;
+  }
   const xs = heapView(backend, x);
   const sums = new Float64Array(width); // double accumulators, as the cpu backend adds
   for (let row = 0, at = 0; row < rows; row++) {
