@@ -82,6 +82,10 @@ const convCases: ConvCase[] = [
   // Big enough for the filter gradient to work in several chunks, one starting mid-image.
   { x: [3, 50, 50, 8], kernel: 3, outChannels: 4, stride: 1, pad: 'same' },
   { x: [2, 101, 101, 3], kernel: 3, outChannels: 2, stride: 2, pad: 'valid' },
+  // Winograd F(2x2, 3x3): forward and input gradient from 4 channels on; the filter gradient too
+  // from 64 input channels when the tiles come in fours (the last case's 9 tiles do not).
+  { x: [2, 8, 10, 64], kernel: 3, outChannels: 8, stride: 1, pad: 'same' },
+  { x: [1, 6, 6, 64], kernel: 3, outChannels: 12, stride: 1, pad: 'same' },
 ];
 
 function convGradients({ x: xShape, kernel, outChannels, stride, pad }: ConvCase, seed: number) {
@@ -132,7 +136,7 @@ describe('kernel registration', () => {
 
   it('replaces every listed kernel, is idempotent, and can put the stock ones back', () => {
     expect(wasmTrainingKernelNames).toEqual(
-      expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul', 'Sum', 'ReluGrad', 'Identity']),
+      expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul', 'Sum', 'ReluGrad', 'Identity', 'Conv2D', 'FusedConv2D']),
     );
     const ours = installed();
     registerWasmTrainingKernels();
@@ -148,6 +152,30 @@ describe('kernel registration', () => {
       expect(func).not.toBe(stock[i]);
     });
   });
+});
+
+describe('FusedConv2D (inference) on WASM matches the cpu backend', () => {
+  const activations = ['relu', 'linear', 'elu'] as const; // elu: WASM's own kernel
+  it.each(activations.flatMap((activation) => [true, false].map((withBias) => [`${activation}${withBias ? ' with bias' : ''}`, activation, withBias] as const)))(
+    '%s',
+    async (_name, activation, withBias) => {
+      const xShape: [number, number, number, number] = [3, 6, 8, 8];
+      const filterShape: [number, number, number, number] = [3, 3, 8, 12];
+      const xValues = values(size(xShape), 1700);
+      const filterValues = values(size(filterShape), 1701);
+      const biasValues = values(12, 1702);
+      await expectSameOnBothBackends(() => [
+        tf.fused.conv2d({
+          x: tf.tensor4d(xValues, xShape),
+          filter: tf.tensor4d(filterValues, filterShape),
+          strides: 1,
+          pad: 'same',
+          bias: withBias ? tf.tensor1d(biasValues) : undefined,
+          activation,
+        }),
+      ]);
+    },
+  );
 });
 
 interface PoolCase {

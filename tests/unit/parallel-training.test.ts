@@ -8,7 +8,6 @@ import { stratifiedSplit } from '../../server/ml/splits.js';
 import { balancedClassWeights, batchLoss } from '../../server/ml/loss.js';
 import { buildModel } from '../../server/ml/models/index.js';
 import { createRng } from '../../server/ml/random.js';
-import { SingleThreadEngine } from '../../server/ml/training-engine.js';
 import { trainModel, TrainingCancelledError } from '../../server/ml/train.js';
 import { predictScores } from '../../server/ml/predict.js';
 import { DataParallelEngine, shardRanges } from '../../server/ml/parallel/data-parallel-engine.js';
@@ -122,32 +121,47 @@ describe('DataParallelEngine', () => {
     const rng = createRng(5);
     const batches = [0, 1].map((b) => batchArrays(train, Array.from({ length: p.batchSize }, (_, i) => b * p.batchSize + i), { augment: true, rng }));
 
-    // Reference: the whole batch in this thread, with tf.train.adam.
+    // Reference: this thread, with tf.train.adam.
     const reference = buildModel(p.architecture, { imageSize: SIZE, seed: p.seed });
     const variables = reference.trainableWeights.map((w) => w.read() as tf.Variable);
-    const single = new SingleThreadEngine(reference, { learningRate: p.learningRate, classWeights });
+    const optimizer = tf.train.adam(p.learningRate);
     const model = buildModel(p.architecture, { imageSize: SIZE, seed: p.seed });
     // Plain Adam and hard targets on both sides: the reference below uses neither decay nor smoothing.
     const engine = await DataParallelEngine.start(model, { ...p, weightDecay: 0, labelSmoothing: 0, classWeights, maxBatch: p.batchSize, threads });
+    const gradientOf = (x: tf.Tensor, y: tf.Tensor, batchSize: number) => {
+      const { value, grads } = tf.variableGrads(() => batchLoss(y, reference.apply(x, { training: true }) as tf.Tensor, classWeights, batchSize), variables);
+      return { loss: value, grads: variables.map((v) => grads[v.name]!) };
+    };
     try {
       // Two steps: the second one also checks Adam's moments and bias correction.
-      for (const batch of batches) {
+      for (const [step, batch] of batches.entries()) {
         const { x, y } = batchTensors(batch);
-        const { value, grads } = tf.variableGrads(() => batchLoss(y, reference.apply(x, { training: true }) as tf.Tensor, classWeights, batch.count), variables);
-        const expectedGradient = flatten(variables.map((v) => grads[v.name]!));
-        const expectedLoss = value.dataSync()[0]!;
-        tf.dispose([x, y, value, ...Object.values(grads)]);
-        await single.step(batch);
+        // The whole batch's gradient, and the same as the engine forms it: each replica's
+        // shard (loss over the whole batch size) added in replica order. The second is what
+        // the steps are compared with: Adam divides every gradient element by its own size, so
+        // where it is ~0 float rounding decides a step of up to the learning rate either way,
+        // and rounding differs with the order of summation (by 1e-9 of the largest element
+        // with Winograd's filter gradient).
+        const whole = gradientOf(x, y, batch.count);
+        const shards = shardRanges(batch.count, threads)
+          .filter((shard) => shard.count > 0)
+          .map(({ start, count }) => tf.tidy(() => gradientOf(x.slice(start, count), y.slice(start, count), batch.count)));
+        const summed = tf.tidy(() => variables.map((_, i) => shards.map((shard) => shard.grads[i]!).reduce((a, b) => tf.add(a, b))));
+        const expectedLoss = shards.reduce((sum, shard) => sum + shard.loss.dataSync()[0]!, 0);
+        const expectedGradient = flatten(summed);
+        if (step === 0) expect(relativeError(expectedGradient, flatten(whole.grads))).toBeLessThan(1e-4);
+        optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: summed[i]! })));
 
         const outcome = await engine.step(batch);
         expect(Math.abs(outcome.loss - expectedLoss) / expectedLoss).toBeLessThan(1e-5);
         expect(relativeError(await engine.lastGradient(), expectedGradient)).toBeLessThan(1e-4);
         await engine.syncModel();
         expect(relativeError(flatten(model.getWeights()), flatten(reference.getWeights()))).toBeLessThan(1e-4);
+        tf.dispose([x, y, whole.loss, ...whole.grads, ...summed, ...shards.flatMap((shard) => [shard.loss, ...shard.grads])]);
       }
     } finally {
       await engine.dispose();
-      await single.dispose();
+      optimizer.dispose();
       reference.dispose();
       model.dispose();
     }

@@ -11,11 +11,15 @@
 // gather loop (see unitStrideGradient): 10-15 % less time in this kernel (about 3 % of a 96 px
 // training step of the original CNN), at the price of some columns where dy is zero.
 //
+// A 3x3 'same' convolution over multiples of 4 channels takes Winograd's way instead
+// (winograd.ts): 2.25x fewer multiplications.
+//
 // (Measured against the alternative of one XNNPACK Conv2D with x as [Cin,H,W,B] and dy as a
 // stride-dilated [Ho,Wo,B,Cout] filter: equal on 32- and 64-channel layers, about 1.5x faster on
 // an RGB input layer, where XNNPACK re-packs the image-sized "filter" on every call.)
 import { tf } from '../tf.js';
 import { asShape4, heapView, input, release, runStock, transpose, type KernelArgs, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
+import { winogradApplies, winogradFilterGradient } from './winograd.js';
 
 export const kernelName = 'Conv2DBackpropFilter';
 
@@ -70,6 +74,10 @@ export function conv2dBackpropFilter(args: KernelArgs): TensorInfo {
     padLeft: info.padInfo.left,
   };
 
+  if (winogradApplies(info, x, dy)) {
+    const gradient = winogradFilterGradient(backend, x, dy);
+    if (gradient) return gradient;
+  }
   if (info.strideHeight === 1 && info.strideWidth === 1) {
     return unitStrideGradient(backend, x, dy, filterShape, geometry, { bottom: info.padInfo.bottom, right: info.padInfo.right });
   }

@@ -1,7 +1,7 @@
 // Gradient of a 2-D convolution with respect to its input. WASM's own kernel is a scalar C++
 // loop; the same result is a stride-1 'valid' convolution of dy (zero-stuffed by the forward
 // stride, padded by filter-1-pad) with the filter rotated 180 degrees and its channel axes
-// swapped, which runs on XNNPACK.
+// swapped, which runs on XNNPACK, or by Winograd when it is a 3x3 'same' one (winograd.ts).
 import { tf } from '../tf.js';
 import {
   asShape4,
@@ -14,6 +14,7 @@ import {
   type TensorInfo,
   type WasmBackend,
 } from './wasm-kernel-utils.js';
+import { winogradApplies, winogradConv3x3 } from './winograd.js';
 
 export const kernelName = 'Conv2DBackpropInput';
 
@@ -52,17 +53,16 @@ export function conv2dBackpropInput(args: KernelArgs, stock: tf.KernelFunc | und
   release(backend, reversed);
   const stuffed = strideHeight === 1 && strideWidth === 1 ? dy : insertZeros(backend, dy, strideHeight, strideWidth);
 
-  const dx = runStock('Conv2D', backend, { x: stuffed, filter: flipped }, {
-    strides: [1, 1],
-    dilations: [1, 1],
-    pad: [
-      [0, 0],
-      [padTop, padBottom],
-      [padLeft, padRight],
-      [0, 0],
-    ],
-    dataFormat: 'NHWC',
-  });
+  const pad: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [padTop, padBottom],
+    [padLeft, padRight],
+    [0, 0],
+  ];
+  const asForward = tf.backend_util.computeConv2DInfo(asShape4(stuffed.shape), asShape4(flipped.shape), 1, 1, pad);
+  const dx =
+    (winogradApplies(asForward, stuffed, flipped) ? winogradConv3x3(backend, stuffed, flipped) : undefined) ??
+    runStock('Conv2D', backend, { x: stuffed, filter: flipped }, { strides: [1, 1], dilations: [1, 1], pad, dataFormat: 'NHWC' });
   release(backend, flipped);
   if (stuffed !== dy) release(backend, stuffed);
   return dx;

@@ -11,6 +11,10 @@ export interface SimdKernels {
   maxPoolGrad2x2(x: number, dy: number, dx: number, batch: number, inHeight: number, inWidth: number, channels: number, outHeight: number, outWidth: number): void;
   sumRows(x: number, out: number, scratch: number, rows: number, width: number): void;
   reluGrad(dy: number, x: number, dx: number, count: number): void;
+  winogradInput(padded: number, planes: number, batch: number, tilesY: number, tilesX: number, channels: number): void;
+  transpose(src: number, dst: number, rows: number, columns: number): void;
+  winogradOutputGradient(dy: number, planes: number, batch: number, tilesY: number, tilesX: number, channels: number): void;
+  winogradOutput(planes: number, bias: number, y: number, batch: number, tilesY: number, tilesX: number, channels: number, hasBias: number, relu: number): void;
 }
 
 // The parts of the WebAssembly API used here (the project's TypeScript libs do not declare them).
