@@ -155,11 +155,14 @@ describe('kernel registration', () => {
 });
 
 describe('FusedConv2D (inference) on WASM matches the cpu backend', () => {
-  const activations = ['relu', 'linear', 'elu'] as const; // elu: WASM's own kernel
-  it.each(activations.flatMap((activation) => [true, false].map((withBias) => [`${activation}${withBias ? ' with bias' : ''}`, activation, withBias] as const)))(
+  // elu, and a single image: WASM's own kernel.
+  const activations = ['relu', 'linear', 'elu'] as const;
+  const cases = activations.flatMap((activation) => [true, false].map((withBias) => ({ activation, withBias, batch: 3 })));
+  cases.push({ activation: 'relu', withBias: true, batch: 1 });
+  it.each(cases.map((c) => [`${c.activation}${c.withBias ? ' with bias' : ''}, batch ${c.batch}`, c] as const))(
     '%s',
-    async (_name, activation, withBias) => {
-      const xShape: [number, number, number, number] = [3, 6, 8, 8];
+    async (_name, { activation, withBias, batch }) => {
+      const xShape: [number, number, number, number] = [batch, 6, 8, 8];
       const filterShape: [number, number, number, number] = [3, 3, 8, 12];
       const xValues = values(size(xShape), 1700);
       const filterValues = values(size(filterShape), 1701);
