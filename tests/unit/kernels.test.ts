@@ -86,6 +86,9 @@ const convCases: ConvCase[] = [
   // from 64 input channels when the tiles come in fours (the last case's 9 tiles do not).
   { x: [2, 8, 10, 64], kernel: 3, outChannels: 8, stride: 1, pad: 'same' },
   { x: [1, 6, 6, 64], kernel: 3, outChannels: 12, stride: 1, pad: 'same' },
+  // An RGB first layer: the filter gradient's own SIMD kernel (any height and width).
+  { x: [3, 10, 9, 3], kernel: 3, outChannels: 8, stride: 1, pad: 'same' },
+  { x: [2, 33, 32, 3], kernel: 3, outChannels: 4, stride: 1, pad: 'same' },
 ];
 
 function convGradients({ x: xShape, kernel, outChannels, stride, pad }: ConvCase, seed: number) {

@@ -148,7 +148,7 @@ function transformInput(simd: SimdKernels, scratch: Scratch, x: TensorInfo, { ba
 }
 
 /** x with one row and column of zeros around each image. */
-function padWithZeros(x: Float32Array, padded: Float32Array, batch: number, height: number, width: number, channels: number): void {
+export function padWithZeros(x: Float32Array, padded: Float32Array, batch: number, height: number, width: number, channels: number): void {
   padded.fill(0);
   const rowLength = width * channels;
   for (let b = 0; b < batch; b++) {
