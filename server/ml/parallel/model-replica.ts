@@ -4,6 +4,7 @@
 // Batch normalisation normalises each shard with the shard's own statistics (as PyTorch's
 // DistributedDataParallel does without SyncBatchNorm); each replica keeps its own moving
 // statistics, which the coordinator averages when it needs the model.
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../tf.js';
 import { buildModel } from '../models/index.js';
 import { batchLoss, correctCount } from '../loss.js';
@@ -17,6 +18,11 @@ import { gradientSlot, slotOf, statisticsSlot } from './shared-buffers.js';
 function optimizerSlots({ buffers, trainable }: ReplicaSetup): Float32Array[] {
   const replicas = buffers.gradients.byteLength / (4 * trainable.length);
   return Array.from({ length: replicas }, (_, k) => gradientSlot(buffers, trainable, k));
+}
+
+/** The WASM backend when it is the one in use (replicas always run on it; tests may not). */
+function wasmBackend(): BackendWasm | undefined {
+  return tf.getBackend() === 'wasm' ? (tf.backend() as BackendWasm) : undefined;
 }
 
 export class ModelReplica {
@@ -67,7 +73,12 @@ export class ModelReplica {
       return batchLoss(y, p, classWeights, batchSize, labelSmoothing);
     }, this.variables);
     try {
-      this.variables.forEach((v, i) => slotOf(this.gradients, trainable, i).set(grads[v.name]!.dataSync()));
+      // Straight from the WASM heap, without dataSync's intermediate copy.
+      const backend = wasmBackend();
+      this.variables.forEach((v, i) => {
+        const gradient = grads[v.name]!;
+        slotOf(this.gradients, trainable, i).set(backend ? backend.typedArrayFromHeap(gradient) : gradient.dataSync());
+      });
       return { loss: value.dataSync()[0]!, correct: correct!.dataSync()[0]! };
     } finally {
       tf.dispose([x, y, value, correct!, ...Object.values(grads)]);
@@ -97,10 +108,14 @@ export class ModelReplica {
 
   private loadWeights(): void {
     const { trainable } = this.setup;
+    // Fresh tensors, never the variables' memory overwritten in place: WASM caches XNNPACK
+    // operators with their weights packed, keyed by the weight tensor. (WASM copies on write, so
+    // no copy of the shared array is needed first.)
     this.variables.forEach((v, i) => {
-      const value = tf.tensor(slotOf(this.weights, trainable, i).slice(), v.shape);
+      const value = tf.tensor(slotOf(this.weights, trainable, i), v.shape);
       v.assign(value);
       value.dispose();
     });
   }
+
 }
