@@ -56,7 +56,7 @@ export interface TrainingParams {
   averageEpochs?: number;
 }
 
-// The recipe of the shipped default model, models/v3 (models/README.md compares it with the
+// The recipe of the shipped default model, models/v4 (models/README.md compares it with the
 // others tried). targetSensitivity sits above the 0.90 the product promises: a threshold set on
 // ~115 validation positives lands a few points lower on new images about half the time.
 export const defaultTrainingParams: Required<TrainingParams> = {
