@@ -18,8 +18,8 @@
 // stride-dilated [Ho,Wo,B,Cout] filter: equal on 32- and 64-channel layers, about 1.5x faster on
 // an RGB input layer, where XNNPACK re-packs the image-sized "filter" on every call.)
 import { tf } from '../tf.js';
-import { asShape4, heapView, input, release, runStock, transpose, type KernelArgs, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
-import { padWithZeros, winogradApplies, winogradFilterGradient } from './winograd.js';
+import { asShape4, heapView, input, padWithZeros, release, runStock, transpose, type KernelArgs, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
+import { winogradApplies, winogradFilterGradient } from './winograd.js';
 import { heapOffset, simdKernels } from './simd/simd-kernels.js';
 
 export const kernelName = 'Conv2DBackpropFilter';

@@ -66,3 +66,15 @@ export function asShape4(shape: number[]): [number, number, number, number] {
   if (shape.length !== 4) throw new Error(`expected a rank-4 shape, got [${shape.join(', ')}]`);
   return shape as [number, number, number, number];
 }
+
+/** x with one row and column of zeros around each image. */
+export function padWithZeros(x: Float32Array, padded: Float32Array, batch: number, height: number, width: number, channels: number): void {
+  padded.fill(0);
+  const rowLength = width * channels;
+  for (let b = 0; b < batch; b++) {
+    for (let row = 0; row < height; row++) {
+      const from = (b * height + row) * rowLength;
+      padded.set(x.subarray(from, from + rowLength), ((b * (height + 2) + row + 1) * (width + 2) + 1) * channels);
+    }
+  }
+}

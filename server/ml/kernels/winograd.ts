@@ -2,15 +2,16 @@
 // multiplications per input/output channel pair instead of 36, so the product part does 2.25x
 // less arithmetic than XNNPACK's direct convolution. The transforms are SIMD kernels
 // (simd/kernels.wat); the 16 products [tiles x in] . [in x out] go to XNNPACK through WASM's own
-// BatchMatMul. Used for the forward pass (plain or fused with bias and ReLU) and the input
-// gradient of such convolutions; anything else stays with XNNPACK.
+// BatchMatMul. Used for the forward pass (plain or fused with bias and ReLU), the input
+// gradient and, from 64 input channels, the filter gradient of such convolutions; anything else
+// stays with XNNPACK.
 import { tf } from '../tf.js';
-import { heapView, release, runStock, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
+import { heapView, padWithZeros, release, runStock, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
 import { heapOffset, simdKernels, type SimdKernels } from './simd/simd-kernels.js';
 
 const POSITIONS = 16; // a 4x4 transformed tile
 /** Input channels from which the filter gradient is faster this way (see winogradFilterGradient). */
-export const MIN_FILTER_GRADIENT_CHANNELS = 64;
+const MIN_FILTER_GRADIENT_CHANNELS = 64;
 
 /**
  * Whether a convolution with `info` (of float32 `tensors`) can go this way: a 3x3 filter, stride
@@ -144,18 +145,6 @@ function transformInput(simd: SimdKernels, scratch: Scratch, x: TensorInfo, { ba
     return planes;
   } finally {
     release(backend, padded);
-  }
-}
-
-/** x with one row and column of zeros around each image. */
-export function padWithZeros(x: Float32Array, padded: Float32Array, batch: number, height: number, width: number, channels: number): void {
-  padded.fill(0);
-  const rowLength = width * channels;
-  for (let b = 0; b < batch; b++) {
-    for (let row = 0; row < height; row++) {
-      const from = (b * height + row) * rowLength;
-      padded.set(x.subarray(from, from + rowLength), ((b * (height + 2) + row + 1) * (width + 2) + 1) * channels);
-    }
   }
 }
 
