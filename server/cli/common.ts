@@ -20,16 +20,29 @@ export async function loadClassifier(config: Config, version?: string): Promise<
   return new Classifier(model, metadata, { maxPixels: config.maxImagePixels, minSide: config.minImageSide });
 }
 
+/**
+ * Exits once stdout and stderr have taken everything written to them: exiting straight away cut
+ * `--json` output piped to another program at 64 KB (the pipe's buffer).
+ */
+function exitAfterOutput(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 /** Runs a CLI entry point, printing a one-line error instead of a stack for expected failures. */
 export function runCli(main: () => Promise<void>): void {
   main().then(
     // Explicit exit: tfjs and sharp keep handles open; the exit code set by main() stands.
-    () => process.exit(process.exitCode ?? 0),
+    () => exitAfterOutput(typeof process.exitCode === 'number' ? process.exitCode : 0),
     (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       process.stderr.write(`error: ${message}\n`);
       if (process.env.DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-      process.exit(1);
+      exitAfterOutput(1);
     },
   );
 }

@@ -34,6 +34,14 @@ afterAll(async () => {
 });
 
 describe('command line', () => {
+  it('hands all of a large output to a pipe before exiting (train --json prints ~190 KB)', async () => {
+    const script = path.join(modelsDir, 'large-output.ts');
+    const common = path.join(repoRoot, 'server/cli/common.ts');
+    fs.writeFileSync(script, `import { runCli } from ${JSON.stringify(common)};\nrunCli(async () => { process.stdout.write('x'.repeat(300_000) + '\\n'); });\n`);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+    expect(stdout.length).toBe(300_001);
+  });
+
   it('train saves an active version, evaluate --json and classify read it back', async () => {
     const trained = await cli('train.ts', ['--data', toy.root, '--epochs', '4', '--image-size', '32', '--batch-size', '16', '--seed', '3', '--json']);
     const saved = JSON.parse(trained.stdout);
