@@ -164,23 +164,33 @@ export async function trainModel(
     epochs: for (let epoch = 1; epoch <= params.epochs; epoch++) {
       const epochStart = performance.now();
       const order = rng.shuffle(Array.from({ length: train.count }, (_, i) => i));
+      const buildBatch = (b: number) =>
+        batchArrays(train, order.slice(b * params.batchSize, (b + 1) * params.batchSize), { augment: params.augment, rng, augmentOptions });
       let lossSum = 0;
       let correctSum = 0;
       let learningRate = params.learningRate;
+      let nextBatch = buildBatch(0);
       for (let b = 0; b < batchesPerEpoch; b++) {
         if (signal?.aborted) {
           cancelled = true;
           break epochs;
         }
         const batchStart = performance.now();
-        const indices = order.slice(b * params.batchSize, (b + 1) * params.batchSize);
         learningRate = learningRateAt((epoch - 1) * batchesPerEpoch + b, schedule);
-        const batch = batchArrays(train, indices, { augment: params.augment, rng, augmentOptions });
-        const { loss: lossValue, correct: correctValue } = await engine.step(batch, learningRate);
+        const batch = nextBatch;
+        const stepping = engine.step(batch, learningRate);
+        stepping.catch(() => undefined); // awaited below; a failure meanwhile is not "unhandled"
+        if (b + 1 < batchesPerEpoch) {
+          // Built while replica workers compute this step (once it has been handed to them),
+          // from the same random draws in the same order, so runs stay reproducible.
+          await yieldToEventLoop();
+          nextBatch = buildBatch(b + 1);
+        }
+        const { loss: lossValue, correct: correctValue } = await stepping;
 
         trainingMs += performance.now() - batchStart;
-        imagesSeen += indices.length;
-        lossSum += lossValue * indices.length;
+        imagesSeen += batch.count;
+        lossSum += lossValue * batch.count;
         correctSum += correctValue;
         const imagesPerSecond = imagesSeen / (trainingMs / 1000);
         const batchesDone = (epoch - 1) * batchesPerEpoch + b + 1;
@@ -190,7 +200,7 @@ export async function trainModel(
           batch: b + 1,
           batchesPerEpoch,
           loss: lossValue,
-          accuracy: correctValue / indices.length,
+          accuracy: correctValue / batch.count,
           imagesPerSecond,
           etaSeconds: ((totalBatches - batchesDone) * params.batchSize) / imagesPerSecond,
         });
