@@ -18,7 +18,7 @@
 // stride-dilated [Ho,Wo,B,Cout] filter: equal on 32- and 64-channel layers, about 1.5x faster on
 // an RGB input layer, where XNNPACK re-packs the image-sized "filter" on every call.)
 import { tf } from '../tf.js';
-import { asShape4, heapView, input, padWithZeros, release, runStock, transpose, type KernelArgs, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
+import { asShape4, heapView, input, isSame3x3, padWithZeros, release, runStock, transpose, type KernelArgs, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
 import { winogradApplies, winogradFilterGradient } from './winograd.js';
 import { heapOffset, simdKernels } from './simd/simd-kernels.js';
 
@@ -106,23 +106,9 @@ export function conv2dBackpropFilter(args: KernelArgs): TensorInfo {
   return gradientFrom(backend, sums, filterShape);
 }
 
-/** A network's first layer: 3x3, stride 1, one pixel of padding, 3 input channels, out % 4 == 0. */
+/** A network's first layer: a 3x3 'same' convolution of 3 input channels, out % 4 == 0. */
 function isRgbSameConv(info: tf.backend_util.Conv2DInfo, x: TensorInfo, dy: TensorInfo): boolean {
-  const { padInfo } = info;
-  return (
-    x.dtype === 'float32' &&
-    dy.dtype === 'float32' &&
-    info.inChannels === 3 &&
-    info.outChannels % 4 === 0 &&
-    info.filterHeight === 3 &&
-    info.filterWidth === 3 &&
-    info.strideHeight === 1 &&
-    info.strideWidth === 1 &&
-    padInfo.top === 1 &&
-    padInfo.bottom === 1 &&
-    padInfo.left === 1 &&
-    padInfo.right === 1
-  );
+  return x.dtype === 'float32' && dy.dtype === 'float32' && info.inChannels === 3 && info.outChannels % 4 === 0 && isSame3x3(info);
 }
 
 /**

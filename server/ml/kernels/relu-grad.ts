@@ -31,8 +31,8 @@ export function reluGrad(args: KernelArgs): TensorInfo {
 const stockGradient = tf.getGradient('Relu');
 
 /**
- * Routes the Relu gradient to `ReluGrad` when the WASM backend runs it, and to tfjs's own
- * formula elsewhere (gradients are registered for every backend at once).
+ * Routes the Relu gradient of float32 tensors to `ReluGrad` when the WASM backend runs it, and
+ * to tfjs's own formula elsewhere (gradients are registered for every backend at once).
  */
 export function registerReluGradient(): void {
   if (!stockGradient) throw new Error('tfjs has no Relu gradient to replace');
@@ -41,7 +41,7 @@ export function registerReluGradient(): void {
     inputsToSave: ['x'],
     gradFunc: (dy, saved) => {
       const [x] = saved as tf.Tensor[];
-      if (tf.getBackend() !== 'wasm' || !tf.getKernel(kernelName, 'wasm')) return stockGradient.gradFunc(dy, saved, {});
+      if (tf.getBackend() !== 'wasm' || x!.dtype !== 'float32' || !tf.getKernel(kernelName, 'wasm')) return stockGradient.gradFunc(dy, saved, {});
       return { x: () => tf.engine().runKernel(kernelName, { dy: dy as tf.Tensor, x: x! }) as tf.Tensor };
     },
   });

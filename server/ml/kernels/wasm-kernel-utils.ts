@@ -78,3 +78,24 @@ export function padWithZeros(x: Float32Array, padded: Float32Array, batch: numbe
     }
   }
 }
+
+/**
+ * A 3x3 convolution with stride 1, no dilation and one pixel of zero padding on each side
+ * ('same'), channels last: the shape this project's own convolution kernels are written for.
+ */
+export function isSame3x3(info: tf.backend_util.Conv2DInfo): boolean {
+  const { padInfo } = info;
+  return (
+    info.dataFormat === 'channelsLast' &&
+    info.filterHeight === 3 &&
+    info.filterWidth === 3 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    padInfo.top === 1 &&
+    padInfo.bottom === 1 &&
+    padInfo.left === 1 &&
+    padInfo.right === 1
+  );
+}

@@ -6,7 +6,7 @@
 // gradient and, from 64 input channels, the filter gradient of such convolutions; anything else
 // stays with XNNPACK.
 import { tf } from '../tf.js';
-import { heapView, padWithZeros, release, runStock, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
+import { heapView, isSame3x3, padWithZeros, release, runStock, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
 import { heapOffset, simdKernels, type SimdKernels } from './simd/simd-kernels.js';
 
 const POSITIONS = 16; // a 4x4 transformed tile
@@ -14,25 +14,14 @@ const POSITIONS = 16; // a 4x4 transformed tile
 const MIN_FILTER_GRADIENT_CHANNELS = 64;
 
 /**
- * Whether a convolution with `info` (of float32 `tensors`) can go this way: a 3x3 filter, stride
- * 1, no dilation, one pixel of padding on each side, even height and width (whole 2x2 blocks),
- * channel counts that are multiples of 4 (whole SIMD vectors).
+ * Whether a convolution with `info` (of float32 `tensors`) can go this way: a 3x3 'same' one
+ * (stride 1, one pixel of padding), even height and width (whole 2x2 blocks), channel counts
+ * that are multiples of 4 (whole SIMD vectors).
  */
 export function winogradApplies(info: tf.backend_util.Conv2DInfo, ...tensors: TensorInfo[]): boolean {
-  const { padInfo } = info;
   return (
     tensors.every((t) => t.dtype === 'float32') &&
-    info.dataFormat === 'channelsLast' &&
-    info.filterHeight === 3 &&
-    info.filterWidth === 3 &&
-    info.strideHeight === 1 &&
-    info.strideWidth === 1 &&
-    info.dilationHeight === 1 &&
-    info.dilationWidth === 1 &&
-    padInfo.top === 1 &&
-    padInfo.bottom === 1 &&
-    padInfo.left === 1 &&
-    padInfo.right === 1 &&
+    isSame3x3(info) &&
     info.inHeight % 2 === 0 &&
     info.inWidth % 2 === 0 &&
     info.inChannels % 4 === 0 &&
