@@ -2,16 +2,14 @@
 // multiplications per input/output channel pair instead of 36, so the product part does 2.25x
 // less arithmetic than XNNPACK's direct convolution. The transforms are SIMD kernels
 // (simd/kernels.wat); the 16 products [tiles x in] . [in x out] go to XNNPACK through WASM's own
-// BatchMatMul. Used for the forward pass (plain or fused with bias and ReLU), the input
-// gradient and, from 64 input channels, the filter gradient of such convolutions; anything else
-// stays with XNNPACK.
+// BatchMatMul, except the filter gradient's, which has its own SIMD kernel. Used for the forward
+// pass (plain or fused with bias and ReLU), the input gradient and the filter gradient of such
+// convolutions; anything else stays with XNNPACK.
 import { tf } from '../tf.js';
 import { heapView, isSame3x3, padWithZeros, release, runStock, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
 import { heapOffset, simdKernels, type SimdKernels } from './simd/simd-kernels.js';
 
 const POSITIONS = 16; // a 4x4 transformed tile
-/** Input channels from which the filter gradient is faster this way (see winogradFilterGradient). */
-const MIN_FILTER_GRADIENT_CHANNELS = 64;
 
 /**
  * Whether a convolution with `info` (of float32 `tensors`) can go this way: a 3x3 'same' one
@@ -61,36 +59,40 @@ export function winogradConv3x3(backend: WasmBackend, x: TensorInfo, filter: Ten
 /**
  * The gradient of the same convolution with respect to its [3, 3, in, out] filter, from its
  * input x and the gradient dy of its output: Gᵀ (Σ over tiles Vᵀ·(A dY Aᵀ)) G, per transformed
- * position. Undefined when the SIMD kernels cannot run here, the tile count is not a multiple of
- * 4, or there are too few input channels for it to pay.
+ * position. Undefined when the SIMD kernels cannot run here or the output channels are not a
+ * multiple of 8 (the product kernel's block width).
  */
 export function winogradFilterGradient(backend: WasmBackend, x: TensorInfo, dy: TensorInfo): TensorInfo | undefined {
   const simd = simdKernels(backend);
   const [batch, height, width, inChannels] = x.shape as [number, number, number, number];
-  // The transpose below works on whole 4x4 blocks. With fewer than 64 input channels the 16
-  // products are too thin for XNNPACK (it re-packs a [tiles, in] operand 16 times): at
-  // 48x48, 32 -> 64 channels this way took 57 ms against 47 for the direct kernel; at 24x24,
-  // 64 -> 128, 34 against 52.
-  if (!simd || ((batch * height * width) / 4) % 4 !== 0 || inChannels < MIN_FILTER_GRADIENT_CHANNELS) return undefined;
   const outChannels = dy.shape[3]!;
+  if (!simd || outChannels % 8 !== 0) return undefined;
   const tiles = { batch, tilesY: height / 2, tilesX: width / 2 };
+  const tileCount = batch * tiles.tilesY * tiles.tilesX;
   const scratch = new Scratch(backend);
   try {
     const inputPlanes = transformInput(simd, scratch, x, tiles);
-    const gradientPlanes = scratch.planes(POSITIONS, [1, batch * tiles.tilesY * tiles.tilesX, outChannels]);
+    const gradientPlanes = scratch.planes(POSITIONS, [1, tileCount, outChannels]);
+    const products = scratch.planes(POSITIONS, [inChannels, outChannels]);
     simd.winogradOutputGradient(heapOffset(backend, dy), scratch.pointerTable(gradientPlanes), batch, tiles.tilesY, tiles.tilesX, outChannels);
-    // dUᵀ = (A dY Aᵀ)ᵀ·V: XNNPACK re-packs its right operand on every call, so the narrower one
-    // (V, [tiles, in], as in ≤ out in these networks) goes there; the left one is transposed first.
-    const tileCount = batch * tiles.tilesY * tiles.tilesX;
-    const transposed = scratch.planes(POSITIONS, [1, outChannels, tileCount]);
-    gradientPlanes.forEach((plane, p) => simd.transpose(heapOffset(backend, plane), heapOffset(backend, transposed[p]!), tileCount, outChannels));
-    const products = transposed.map((plane, p) => scratch.keep(runStock('BatchMatMul', backend, { a: plane, b: inputPlanes[p]! }, { transposeA: false, transposeB: false })));
+    // dU = Vᵀ·(A dY Aᵀ) summed over tiles, by a kernel that reads both [tiles, channels] planes
+    // where they lie: XNNPACK would re-pack one of them on every call, which cost as much as the
+    // products themselves (and a transpose before it as much again).
+    const chunk = productChunk(inChannels, outChannels);
+    products.forEach((plane, p) =>
+      simd.matMulTransposedA(heapOffset(backend, inputPlanes[p]!), heapOffset(backend, gradientPlanes[p]!), heapOffset(backend, plane), tileCount, inChannels, outChannels, chunk),
+    );
     const gradient = backend.makeOutput([3, 3, inChannels, outChannels], 'float32');
-    untransformFilterGradient(products.map((plane) => heapView(backend, plane)), heapView(backend, gradient), inChannels, outChannels);
+    untransformFilterGradient(products.map((plane) => heapView(backend, plane)), heapView(backend, gradient), inChannels * outChannels);
     return gradient;
   } finally {
     scratch.release();
   }
+}
+
+/** Tiles per pass of matMulTransposedA: the two planes' slices for one pass fit in ~24 KB (L1). */
+function productChunk(inChannels: number, outChannels: number): number {
+  return Math.max(16, Math.floor(24 * 1024 / (4 * (inChannels + outChannels))));
 }
 
 /** Intermediates of one call, freed together. */
@@ -170,29 +172,24 @@ function transformFilter(filter: Float32Array, planes: Float32Array[], inChannel
 
 /**
  * dW = Gᵀ dU G for every (in, out) pair: the filter gradient from the gradients of its 16
- * transformed positions (`planes`, each dUᵀ as [out, in]), written as [3, 3, in, out].
+ * transformed positions (`planes`, each dU as [in, out]), written as [3, 3, in, out].
  */
-function untransformFilterGradient(planes: Float32Array[], gradient: Float32Array, inChannels: number, outChannels: number): void {
-  const pairs = inChannels * outChannels;
+function untransformFilterGradient(planes: Float32Array[], gradient: Float32Array, pairs: number): void {
   const u = new Float64Array(16);
   const columns = new Float64Array(12); // Gᵀ along each row r: 4 rows of 3
-  for (let i = 0; i < inChannels; i++) {
-    for (let o = 0; o < outChannels; o++) {
-      const pair = i * outChannels + o;
-      const at = o * inChannels + i;
-      for (let p = 0; p < 16; p++) u[p] = planes[p]![at]!;
-      for (let r = 0; r < 4; r++) {
-        const [u0, u1, u2, u3] = [u[4 * r]!, u[4 * r + 1]!, u[4 * r + 2]!, u[4 * r + 3]!];
-        columns[3 * r] = u0 + (u1 + u2) / 2;
-        columns[3 * r + 1] = (u1 - u2) / 2;
-        columns[3 * r + 2] = (u1 + u2) / 2 + u3;
-      }
-      for (let kx = 0; kx < 3; kx++) {
-        const [c0, c1, c2, c3] = [columns[kx]!, columns[3 + kx]!, columns[6 + kx]!, columns[9 + kx]!];
-        gradient[kx * pairs + pair] = c0 + (c1 + c2) / 2;
-        gradient[(3 + kx) * pairs + pair] = (c1 - c2) / 2;
-        gradient[(6 + kx) * pairs + pair] = (c1 + c2) / 2 + c3;
-      }
+  for (let pair = 0; pair < pairs; pair++) {
+    for (let p = 0; p < 16; p++) u[p] = planes[p]![pair]!;
+    for (let r = 0; r < 4; r++) {
+      const [u0, u1, u2, u3] = [u[4 * r]!, u[4 * r + 1]!, u[4 * r + 2]!, u[4 * r + 3]!];
+      columns[3 * r] = u0 + (u1 + u2) / 2;
+      columns[3 * r + 1] = (u1 - u2) / 2;
+      columns[3 * r + 2] = (u1 + u2) / 2 + u3;
+    }
+    for (let kx = 0; kx < 3; kx++) {
+      const [c0, c1, c2, c3] = [columns[kx]!, columns[3 + kx]!, columns[6 + kx]!, columns[9 + kx]!];
+      gradient[kx * pairs + pair] = c0 + (c1 + c2) / 2;
+      gradient[(3 + kx) * pairs + pair] = (c1 - c2) / 2;
+      gradient[(6 + kx) * pairs + pair] = (c1 + c2) / 2 + c3;
     }
   }
 }
