@@ -1,10 +1,9 @@
 // 3x3 stride-1 'same' convolutions by Winograd's F(2x2, 3x3): each 2x2 block of outputs costs 16
 // multiplications per input/output channel pair instead of 36, so the product part does 2.25x
-// less arithmetic than XNNPACK's direct convolution. The transforms are SIMD kernels
-// (simd/kernels.wat); the 16 products [tiles x in] . [in x out] go to XNNPACK through WASM's own
-// BatchMatMul, except the filter gradient's, which has its own SIMD kernel. Used for the forward
-// pass (plain or fused with bias and ReLU), the input gradient and the filter gradient of such
-// convolutions; anything else stays with XNNPACK.
+// less arithmetic than XNNPACK's direct convolution. The transforms and the 16 products per
+// call are SIMD kernels (simd/kernels.wat; shapes they do not cover go to WASM's BatchMatMul).
+// Used for the forward pass (plain or fused with bias and ReLU), the input gradient and the
+// filter gradient of such convolutions; anything else stays with XNNPACK.
 import { tf } from '../tf.js';
 import { heapView, isSame3x3, padWithZeros, release, runStock, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
 import { heapOffset, simdKernels, type SimdKernels } from './simd/simd-kernels.js';
@@ -45,7 +44,7 @@ export function winogradConv3x3(backend: WasmBackend, x: TensorInfo, filter: Ten
     const filterPlanes = scratch.planes(POSITIONS, [1, inChannels, outChannels]);
     transformFilter(heapView(backend, filter), filterPlanes.map((plane) => heapView(backend, plane)), inChannels, outChannels);
     const inputPlanes = transformInput(simd, scratch, x, tiles);
-    const products = inputPlanes.map((plane, p) => scratch.keep(runStock('BatchMatMul', backend, { a: plane, b: filterPlanes[p]! }, { transposeA: false, transposeB: false })));
+    const products = transformedProducts(simd, scratch, inputPlanes, filterPlanes);
     const y = backend.makeOutput([batch, height, width, outChannels], 'float32');
     const table = scratch.pointerTable(products);
     const { bias, relu } = epilogue;
@@ -54,6 +53,25 @@ export function winogradConv3x3(backend: WasmBackend, x: TensorInfo, filter: Ten
   } finally {
     scratch.release();
   }
+}
+
+/**
+ * The 16 products [1, tiles, in] · [1, in, out]: by the SIMD kernel when whole 4x8 blocks cover
+ * them (it reads the small filter plane where it lies; XNNPACK packs it into a new operator on
+ * every call: 15-17 against 10-12 ms for a 48x48 layer's 16), else by WASM's BatchMatMul.
+ */
+function transformedProducts(simd: SimdKernels, scratch: Scratch, inputPlanes: TensorInfo[], filterPlanes: TensorInfo[]): TensorInfo[] {
+  const { backend } = scratch;
+  const [, tileCount, inChannels] = inputPlanes[0]!.shape as [number, number, number];
+  const outChannels = filterPlanes[0]!.shape[2]!;
+  if (tileCount % 4 !== 0 || outChannels % 8 !== 0) {
+    return inputPlanes.map((plane, p) => scratch.keep(runStock('BatchMatMul', backend, { a: plane, b: filterPlanes[p]! }, { transposeA: false, transposeB: false })));
+  }
+  const products = scratch.planes(POSITIONS, [1, tileCount, outChannels]);
+  products.forEach((product, p) =>
+    simd.matMul(heapOffset(backend, inputPlanes[p]!), heapOffset(backend, filterPlanes[p]!), heapOffset(backend, product), tileCount, inChannels, outChannels),
+  );
+  return products;
 }
 
 /**
