@@ -6,7 +6,7 @@
 // filter gradient of such convolutions; anything else stays with XNNPACK.
 import { tf } from '../tf.js';
 import { heapView, isSame3x3, padWithZeros, release, runStock, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
-import { heapOffset, simdKernels, type SimdKernels } from './simd/simd-kernels.js';
+import { backendIsThreaded, heapOffset, simdKernels, type SimdKernels } from './simd/simd-kernels.js';
 
 const POSITIONS = 16; // a 4x4 transformed tile
 
@@ -58,13 +58,14 @@ export function winogradConv3x3(backend: WasmBackend, x: TensorInfo, filter: Ten
 /**
  * The 16 products [1, tiles, in] · [1, in, out]: by the SIMD kernel when whole 4x8 blocks cover
  * them (it reads the small filter plane where it lies; XNNPACK packs it into a new operator on
- * every call: 15-17 against 10-12 ms for a 48x48 layer's 16), else by WASM's BatchMatMul.
+ * every call: 15-17 against 10-12 ms for a 48x48 layer's 16), else by WASM's BatchMatMul - and
+ * always by it on the threaded build, where it uses every thread and the kernel one.
  */
 function transformedProducts(simd: SimdKernels, scratch: Scratch, inputPlanes: TensorInfo[], filterPlanes: TensorInfo[]): TensorInfo[] {
   const { backend } = scratch;
   const [, tileCount, inChannels] = inputPlanes[0]!.shape as [number, number, number];
   const outChannels = filterPlanes[0]!.shape[2]!;
-  if (tileCount % 4 !== 0 || outChannels % 8 !== 0) {
+  if (tileCount % 4 !== 0 || outChannels % 8 !== 0 || backendIsThreaded(backend)) {
     return inputPlanes.map((plane, p) => scratch.keep(runStock('BatchMatMul', backend, { a: plane, b: filterPlanes[p]! }, { transposeA: false, transposeB: false })));
   }
   const products = scratch.planes(POSITIONS, [1, tileCount, outChannels]);

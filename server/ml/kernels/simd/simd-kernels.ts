@@ -70,6 +70,14 @@ export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
   return kernels ?? undefined;
 }
 
+/**
+ * Whether the backend is the threaded build (its memory is shared), where XNNPACK spreads
+ * each operation over several threads while these kernels run on one.
+ */
+export function backendIsThreaded(backend: WasmBackend): boolean {
+  return backendMemory(backend)?.buffer instanceof SharedArrayBuffer;
+}
+
 /** Byte offset of a tensor's data in the backend's memory. */
 export function heapOffset(backend: WasmBackend, info: { dataId: object }): number {
   return backend.dataIdMap.get(info.dataId)!.memoryOffset;

@@ -1,0 +1,3 @@
+import { defineKernelChecks } from './kernel-checks.js';
+
+defineKernelChecks(1);
