@@ -51,16 +51,23 @@ export class FlatAdam {
     const correction2 = 1 - this.accBeta2;
     const [first, ...rest] = gradients;
     if (!first) throw new RangeError('an Adam step needs at least one gradient');
-    summed.set(first.subarray(from, to), from);
-    for (const gradient of rest) {
-      for (let i = from; i < to; i++) summed[i] += gradient[i]!;
+    // Two slots (two replicas) are added inside the update loop: the arrays are larger than the
+    // caches, so a pass of its own over them costs (7.4 -> 6.5 ms for 1.2 M). More are summed first.
+    const second = rest.length === 1 ? rest[0]! : undefined;
+    if (rest.length !== 1) {
+      summed.set(first.subarray(from, to), from);
+      for (const gradient of rest) {
+        for (let i = from; i < to; i++) summed[i] += gradient[i]!;
+      }
     }
     // Loop invariants hoisted, a division and a branch less per weight: 10.4 -> 7.5 ms for 1.2 M.
     const stepSize = learningRate / correction1;
     const inverseCorrection2 = 1 / correction2;
     const mask = shrink !== 1 ? decayMask : undefined;
     for (let i = from, j = 0; i < to; i++, j++) {
-      const g = summed[i]!;
+      let g: number;
+      if (second === undefined) g = summed[i]!;
+      else summed[i] = g = Math.fround(first[i]! + second[i]!);
       const mj = beta1 * m[j]! + (1 - beta1) * g;
       const vj = beta2 * v[j]! + (1 - beta2) * g * g;
       m[j] = mj;
