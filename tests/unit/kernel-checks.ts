@@ -87,13 +87,15 @@ const convCases: ConvCase[] = [
   { x: [3, 50, 50, 8], kernel: 3, outChannels: 4, stride: 1, pad: 'same' },
   { x: [2, 101, 101, 3], kernel: 3, outChannels: 2, stride: 2, pad: 'valid' },
   // Winograd F(2x2, 3x3): forward and input gradient from 4 channels on; the filter gradient too
-  // when the output channels come in eights (not the second case's 12). The last two sum their
-  // tiles in several passes of the product kernel, the last one partial (720 tiles by 512; 128
-  // by 64).
+  // when the output channels come in eights (not the second case's 12). On the single-threaded
+  // build, image by image when an image's tiles come in fours; the filter gradient of the fourth
+  // case sums each image's 100 tiles in two passes (64, then 36). The last case's 9 tiles per
+  // image leave the products to BatchMatMul and the filter gradient to the direct kernel.
   { x: [2, 8, 10, 64], kernel: 3, outChannels: 8, stride: 1, pad: 'same' },
   { x: [1, 6, 6, 64], kernel: 3, outChannels: 12, stride: 1, pad: 'same' },
   { x: [2, 40, 36, 4], kernel: 3, outChannels: 8, stride: 1, pad: 'same' },
-  { x: [2, 16, 16, 32], kernel: 3, outChannels: 64, stride: 1, pad: 'same' },
+  { x: [2, 20, 20, 32], kernel: 3, outChannels: 64, stride: 1, pad: 'same' },
+  { x: [2, 6, 6, 8], kernel: 3, outChannels: 8, stride: 1, pad: 'same' },
   // An RGB first layer: the filter gradient's own SIMD kernel (any height and width).
   { x: [3, 10, 9, 3], kernel: 3, outChannels: 8, stride: 1, pad: 'same' },
   { x: [2, 33, 32, 3], kernel: 3, outChannels: 4, stride: 1, pad: 'same' },

@@ -530,9 +530,9 @@
   ;; [m, n]. Each 4x8 block of c is summed in eight registers, one row of a and b at a time (a
   ;; broadcast times a row of b), over `chunk` rows of depth at a time so that slice of a and b
   ;; stays in cache while every block of c runs over it; between chunks the block waits in c.
-  ;; Nothing is re-packed: a and b are read where they lie.
+  ;; Nothing is re-packed: a and b are read where they lie. With `accumulate` set, c += aᵀ·b.
   (func (export "matMulTransposedA")
-    (param $a i32) (param $b i32) (param $c i32) (param $depth i32) (param $m i32) (param $n i32) (param $chunk i32)
+    (param $a i32) (param $b i32) (param $c i32) (param $depth i32) (param $m i32) (param $n i32) (param $chunk i32) (param $accumulate i32)
     (local $k0 i32) (local $kEnd i32) (local $k i32) (local $row i32) (local $column i32)
     (local $aRowBytes i32) (local $bRowBytes i32) (local $pa i32) (local $pb i32) (local $pc i32)
     (local $b0 v128) (local $b1 v128) (local $s v128)
@@ -551,7 +551,7 @@
           (br_if $doneColumns (i32.ge_u (local.get $column) (local.get $n)))
           (local.set $pc (i32.add (local.get $c)
             (i32.shl (i32.add (i32.mul (local.get $row) (local.get $n)) (local.get $column)) (i32.const 2))))
-          (if (i32.eqz (local.get $k0))
+          (if (i32.and (i32.eqz (local.get $k0)) (i32.eqz (local.get $accumulate)))
             (then
               (local.set $c00 (v128.const i32x4 0 0 0 0))
               (local.set $c01 (v128.const i32x4 0 0 0 0))
