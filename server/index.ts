@@ -1,17 +1,17 @@
-// Start-up: settings -> the inference thread (it picks the backend, then loads the model) -> run store -> training -> HTTP server, then a first
+// Start-up: settings -> the inference threads (they pick the backend, then load the model) -> run store -> training -> HTTP server, then a first
 // training run when there is no model yet but there are images to learn from.
 import 'reflect-metadata';
 import { loadConfig, screeningSettings } from './config.js';
 import path from 'node:path';
 import { consoleLogger as log } from './http/logger.js';
-import { InferenceThread } from './inference/inference-thread.js';
+import { InferencePool } from './inference/inference-pool.js';
 import { activeVersionHint } from './registry/active-file.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  // The inference thread loads tfjs, starts the WASM backend and then the active model on the
-  // other core while this thread loads the HTTP and GraphQL modules.
-  const inference = new InferenceThread({
+  // The inference threads (one per core or TF_THREADS) load tfjs, start their backends and then
+  // the active model while this thread loads the HTTP and GraphQL modules.
+  const inference = new InferencePool({
     modelsDir: path.resolve(config.modelsDir),
     backend: { preferred: config.backend, threads: config.threads },
     screening: screeningSettings(config),

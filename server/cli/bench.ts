@@ -1,5 +1,6 @@
 // npm run bench [-- --json --quick --image-size N --batch-size N --architecture NAME --clients N --skip-api --views all|single]
-// Training throughput, single-image latency and batch inference on the active backend, how
+// Training throughput, single-image latency and batch inference on the active backend (batch
+// inference on one one-thread worker per thread, as the server's inference pool runs it), how
 // training and batch inference scale from one thread to all of them (TF_THREADS to limit), and
 // the GraphQL classify API of a real server process: latency, throughput under load, start-up.
 import fs from 'node:fs';
@@ -84,7 +85,6 @@ async function alternate(rounds: number, measure: () => Promise<number> | number
 async function measureScaling(shape: BenchShape, compare: boolean, classifier: Classifier): Promise<{ train: Scaling; infer: Scaling }> {
   const rounds = roundsFor(shape.quick);
   const train = () => trainingImagesPerSecond(shape);
-  const infer = () => batchInferenceImagesPerSecond(classifier, shape);
   if (!compare) {
     // With one thread there is nothing to compare: the figures are their own baseline.
     const alone = async (measure: () => Promise<number> | number) => {
@@ -92,16 +92,22 @@ async function measureScaling(shape: BenchShape, compare: boolean, classifier: C
       for (let r = 0; r < rounds; r++) figures.push(await measure());
       return { imagesPerSec: median(figures), singleThread: median(figures), scaling: 1 };
     };
-    return { train: await alone(train), infer: await alone(infer) };
+    return { train: await alone(train), infer: await alone(() => batchInferenceImagesPerSecond(classifier, shape)) };
   }
   const probe = await SingleThreadProbe.start(shape);
+  // Batch inference as the server runs it (inference-pool.ts): the batch split over one
+  // one-thread worker per thread, all at once.
+  const threads = trainingThreads();
+  const shards = Array.from({ length: threads }, (_, k) => Math.floor(((k + 1) * shape.batchSize) / threads) - Math.floor((k * shape.batchSize) / threads));
+  const workers = await Promise.all(shards.map((batchSize) => SingleThreadProbe.start({ ...shape, batchSize })));
+  const pooled = async () => (await Promise.all(workers.map((w) => w.measure('infer')))).reduce((a, b) => a + b, 0);
   try {
     return {
       train: await alternate(rounds, train, () => probe.measure('train')),
-      infer: await alternate(rounds, infer, () => probe.measure('infer')),
+      infer: await alternate(rounds, pooled, () => probe.measure('infer')),
     };
   } finally {
-    await probe.close();
+    await Promise.all([probe, ...workers].map((w) => w.close()));
   }
 }
 
@@ -211,7 +217,7 @@ runCli(async () => {
   process.stdout.write(`\nbenchmark: ${architecture} at ${imageSize}px, batch ${batchSize}, backend ${backend.name}, ${threads} thread(s)\n`);
   line('training', `${report.trainImagesPerSec} img/s (1 thread: ${report.trainImagesPerSecSingleThread}, x${report.trainScaling})`);
   line('single-image inference (model only)', `p50 ${report.inferMsP50} ms, p99 ${report.inferMsP99} ms`);
-  line(`batch inference (${batchSize})`, `${report.batchInferImagesPerSec} img/s (1 thread: ${report.batchInferImagesPerSecSingleThread}, x${report.batchInferScaling})`);
+  line(`batch inference (${batchSize}, ${threads} one-thread workers)`, `${report.batchInferImagesPerSec} img/s (1 thread: ${report.batchInferImagesPerSecSingleThread}, x${report.batchInferScaling})`);
   line('classify one 224px JPEG (decode + model)', `p50 ${report.classifyJpegMsP50} ms`);
   if (api) {
     line('API screening views (SCREENING_VIEWS)', views === 'all' ? 'all: 8 per image, with the probability interval' : 'single: 1 per image, no interval');

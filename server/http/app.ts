@@ -1,7 +1,7 @@
 // The whole service wired together: model registry and service (its inference thread picks the backend), run store, training,
 // and the HTTP server. Used by server/index.ts and by the API tests, so both run the same thing.
 import { screeningSettings, type Config } from '../config.js';
-import type { InferenceThread } from '../inference/inference-thread.js';
+import type { InferencePool } from '../inference/inference-pool.js';
 import { describeBackend } from '../ml/backend-info.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { summarizeDataset } from '../services/dataset-summary.js';
@@ -26,7 +26,7 @@ export interface RunningApp {
 }
 
 /** `inference`: a thread started earlier for `config.modelsDir` (server/index.ts starts it first thing). */
-export async function startApp(config: Config, options: { log?: Logger; inference?: InferenceThread } = {}): Promise<RunningApp> {
+export async function startApp(config: Config, options: { log?: Logger; inference?: InferencePool } = {}): Promise<RunningApp> {
   const log = options.log ?? consoleLogger;
   const imageLimits = { maxPixels: config.maxImagePixels, minSide: config.minImageSide };
   const registry = await ModelRegistry.open(config.modelsDir);

@@ -8,7 +8,7 @@ import { defaultScreeningSettings, ScreeningRules, type Assessment, type Inspect
 import { decodeImage, type DecodedImage, type ImageLimits } from '../ml/decode.js';
 import type { ModelMetadata } from '../ml/types.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { InferenceThread } from '../inference/inference-thread.js';
+import { InferencePool } from '../inference/inference-pool.js';
 import type { InferenceMemory } from '../inference/inference-protocol.js';
 import { ClassifyBatcher, type BatcherStats, type BatchingOptions } from './classify-batcher.js';
 import { ServiceError } from './service-error.js';
@@ -51,7 +51,7 @@ export interface ModelServiceOptions {
   /** Told when the inference thread died and was replaced. */
   onInferenceRestart?: (message: string) => void;
   /** An inference thread started earlier for this registry (start-up overlaps it with module loading). */
-  inference?: InferenceThread;
+  inference?: InferencePool;
   /** Told after promote/rollback made a version active (other replicas reload it). */
   onActivated?: (version: string) => void;
 }
@@ -62,7 +62,7 @@ export class ModelService {
   private served: ServedModel | null = null;
   private reason: string | null = 'the model is loading';
   private reloading: Promise<void> = Promise.resolve();
-  private readonly inference: InferenceThread;
+  private readonly inference: InferencePool;
   private readonly batcher: ClassifyBatcher<ServedModel, Assessment>;
   private readonly screeningSettings: ScreeningSettings;
   private readonly onActivated: (version: string) => void;
@@ -74,7 +74,7 @@ export class ModelService {
     this.screeningSettings = { ...defaultScreeningSettings, ...options.screening };
     this.inference =
       options.inference ??
-      new InferenceThread({
+      new InferencePool({
         modelsDir: this.registry.root,
         backend: options.backend ?? {},
         screening: this.screeningSettings,

@@ -1,0 +1,106 @@
+// Inference on several threads, each a single-threaded backend with its own copy of the loaded
+// versions. A batch is split into one contiguous shard per thread and answered in order; a lone
+// image or heatmap goes to the thread with the least work in hand. Why not one thread on the
+// threaded WASM build: this project's kernels (Winograd with SIMD products) run on one thread
+// only, and two one-thread workers classified ~800 images/s at 96 px where the threaded build's
+// XNNPACK managed ~500 (docs/performance.md). Each thread is replaced when it dies, as before.
+import os from 'node:os';
+import type { BackendInfo } from '../ml/backend-info.js';
+import type { ActivationMap } from '../ml/explain/grad-cam.js';
+import type { Assessment } from '../ml/screening.js';
+import type { ModelMetadata } from '../ml/types.js';
+import type { InferenceMemory } from './inference-protocol.js';
+import { InferenceThread, type InferenceThreadOptions } from './inference-thread.js';
+
+export interface InferencePoolOptions extends InferenceThreadOptions {
+  /** Threads in the pool; by default `backend.threads`, else one per core. */
+  threads?: number;
+}
+
+export class InferencePool {
+  private readonly threads: InferenceThread[];
+  /** Requests each thread has in hand, to send lone ones where they wait least. */
+  private readonly inHand: number[];
+  /** The backend of the threads; `threads` is the pool's total. Rejects when none initialises. */
+  readonly backend: Promise<BackendInfo>;
+
+  constructor(options: InferencePoolOptions) {
+    const count = Math.max(1, options.threads ?? options.backend.threads ?? os.availableParallelism());
+    this.threads = Array.from({ length: count }, () => new InferenceThread({ ...options, backend: { ...options.backend, threads: 1 } }));
+    this.inHand = this.threads.map(() => 0);
+    this.backend = Promise.all(this.threads.map((t) => t.backend)).then((infos) => ({
+      ...infos[0]!,
+      threads: infos.reduce((sum, info) => sum + info.threads, 0),
+    }));
+    this.backend.catch(() => undefined);
+  }
+
+  get size(): number {
+    return this.threads.length;
+  }
+
+  get restarts(): number {
+    return this.threads.reduce((sum, t) => sum + t.restarts, 0);
+  }
+
+  /** Loads and warms `version` in every thread; answers its metadata. */
+  async load(version: string): Promise<ModelMetadata> {
+    const [metadata] = await Promise.all(this.threads.map((t) => t.load(version)));
+    return metadata!;
+  }
+
+  preload(version: string): void {
+    for (const t of this.threads) t.preload(version);
+  }
+
+  unload(version: string): void {
+    for (const t of this.threads) t.unload(version);
+  }
+
+  async assess(version: string, images: Uint8Array[]): Promise<Assessment[]> {
+    if (images.length < 2 || this.threads.length === 1) return this.onLeastBusy((t) => t.assess(version, images));
+    const shards = contiguousShards(images.length, this.threads.length);
+    const answers = await Promise.all(shards.map(({ start, end }, k) => this.on(k, (t) => t.assess(version, images.slice(start, end)))));
+    return answers.flat();
+  }
+
+  explain(version: string, pixels: Uint8Array, targetClass: 0 | 1): Promise<ActivationMap> {
+    return this.onLeastBusy((t) => t.explain(version, pixels, targetClass));
+  }
+
+  /** tfjs memory of all threads together (tests check it stays flat). */
+  async memory(): Promise<InferenceMemory> {
+    const all = await Promise.all(this.threads.map((t) => t.memory()));
+    return { numTensors: all.reduce((sum, m) => sum + m.numTensors, 0), numBytes: all.reduce((sum, m) => sum + m.numBytes, 0) };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.close()));
+  }
+
+  /** Kills the first thread as a crash would (fault-injection tests). */
+  crashForTesting(): Promise<number> {
+    return this.threads[0]!.crashForTesting();
+  }
+
+  private onLeastBusy<T>(work: (thread: InferenceThread) => Promise<T>): Promise<T> {
+    const k = this.inHand.indexOf(Math.min(...this.inHand));
+    return this.on(k, work);
+  }
+
+  private async on<T>(k: number, work: (thread: InferenceThread) => Promise<T>): Promise<T> {
+    this.inHand[k]!++;
+    try {
+      return await work(this.threads[k]!);
+    } finally {
+      this.inHand[k]!--;
+    }
+  }
+}
+
+/** [start, end) of each of `parts` contiguous pieces of `total` items, sizes differing by at most one (empty pieces left out). */
+function contiguousShards(total: number, parts: number): { start: number; end: number }[] {
+  return Array.from({ length: parts }, (_, k) => ({ start: Math.floor((k * total) / parts), end: Math.floor(((k + 1) * total) / parts) })).filter(
+    ({ start, end }) => end > start,
+  );
+}

@@ -1,0 +1,74 @@
+// The inference pool on real worker threads and the shipped model: a batch split over two
+// threads gets, image by image and in order, what one thread gives; lone requests, heatmaps and
+// memory go through it too.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InferencePool } from '../../server/inference/inference-pool.js';
+import { repoRoot } from '../../server/paths.js';
+
+const modelsDir = path.join(repoRoot, 'models');
+const VERSION = 'v4';
+const SIZE = 96;
+
+/** Distinct smooth pictures, so every image gets its own probability. */
+function pictures(count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, k) => {
+    const pixels = new Uint8Array(SIZE * SIZE * 3);
+    for (let y = 0; y < SIZE; y++) {
+      for (let x = 0; x < SIZE; x++) {
+        const i = (y * SIZE + x) * 3;
+        const r = Math.hypot(x - SIZE / 2, y - SIZE / 2) / (8 + 3 * k);
+        pixels[i] = 200 - 40 * Math.min(r, 3);
+        pixels[i + 1] = 150 - 30 * Math.min(r, 3) + 5 * k;
+        pixels[i + 2] = 120 - 25 * Math.min(r, 3);
+      }
+    }
+    return pixels;
+  });
+}
+
+const options = { modelsDir, backend: { preferred: 'wasm' as const }, screening: { views: 'all' as const } };
+let one: InferencePool;
+let two: InferencePool;
+
+beforeAll(async () => {
+  one = new InferencePool({ ...options, threads: 1 });
+  two = new InferencePool({ ...options, threads: 2 });
+  await Promise.all([one.load(VERSION), two.load(VERSION)]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([one?.close(), two?.close()]);
+});
+
+describe('InferencePool', () => {
+  it('reports every thread it computes with', async () => {
+    expect(one.size).toBe(1);
+    expect(two.size).toBe(2);
+    expect((await one.backend).threads).toBe(1);
+    expect((await two.backend).threads).toBe(2);
+  });
+
+  it('splits a batch over its threads and answers each image as one thread does, in order', async () => {
+    const images = pictures(7);
+    const [alone, split] = await Promise.all([one.assess(VERSION, images), two.assess(VERSION, images)]);
+    expect(split).toHaveLength(7);
+    expect(new Set(alone.map((a) => a.probability.toFixed(6))).size).toBeGreaterThan(1);
+    split.forEach((answer, i) => {
+      expect(answer.probability).toBeCloseTo(alone[i]!.probability, 5);
+      expect(answer.distance).toBeCloseTo(alone[i]!.distance!, 4);
+      expect(answer.uncertainty?.lower).toBeCloseTo(alone[i]!.uncertainty!.lower, 5);
+    });
+  });
+
+  it('answers lone images and heatmaps, concurrent or not, and frees every tensor', async () => {
+    const before = await two.memory();
+    const images = pictures(3);
+    const lone = await Promise.all(images.map((image) => two.assess(VERSION, [image])));
+    const together = await two.assess(VERSION, images);
+    lone.forEach(([answer], i) => expect(answer!.probability).toBeCloseTo(together[i]!.probability, 5));
+    const maps = await Promise.all([0, 1].map(() => two.explain(VERSION, images[0]!, 1)));
+    expect(maps[0]!.values).toEqual(maps[1]!.values);
+    expect((await two.memory()).numTensors).toBe(before.numTensors);
+  });
+});
