@@ -14,8 +14,19 @@ import { ProgressBar, formatMetric } from './progress.js';
 
 const usage = `usage: npm run cross-validate -- --data <folder with train/<class>/>
   [--folds K (default 3)] [--fold I,J (only these, 0-based)] [--near-duplicate-distance BITS (default 6)]
+  [--threshold-transfer T1,T2,... [--inner-validation FRACTION (default 0.225)]]
+      each fold's model then picks its epoch, temperature and a threshold per target sensitivity on
+      an inner split of its training part, and the held-out fold only measures them
   ${trainingOptionsUsage}
   [--positive-class NAME] [--json]`;
+
+function targetList(value: string): number[] {
+  return value.split(',').map((part) => {
+    const n = Number(part);
+    if (!(n > 0 && n < 1)) throw new Error(`--threshold-transfer takes target sensitivities in (0, 1) separated by commas, got "${value}"`);
+    return n;
+  });
+}
 
 function integerList(value: string): number[] {
   return value.split(',').map((part) => {
@@ -32,6 +43,9 @@ runCli(async () => {
       folds: { type: 'string', default: '3' },
       fold: { type: 'string' },
       'near-duplicate-distance': { type: 'string', default: String(NEAR_DUPLICATE_BITS) },
+      'threshold-transfer': { type: 'string' },
+      // ~255 of the ~1,130 images of a fold's training part: as many as a training run validates on.
+      'inner-validation': { type: 'string', default: '0.225' },
       ...trainingOptions,
       'positive-class': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -48,6 +62,9 @@ runCli(async () => {
   const distance = Number(values['near-duplicate-distance']);
   if (!Number.isInteger(folds) || folds < 2) throw new Error(`--folds must be an integer of at least 2, got "${values.folds}"`);
   if (!Number.isInteger(distance) || distance < 0 || distance > 64) throw new Error(`--near-duplicate-distance must be 0..64 bits`);
+  const innerValidationFraction = Number(values['inner-validation']);
+  if (!(innerValidationFraction > 0 && innerValidationFraction < 0.5)) throw new Error(`--inner-validation must be a fraction in (0, 0.5), got "${values['inner-validation']}"`);
+  const thresholdTransfer = values['threshold-transfer'] === undefined ? undefined : { innerValidationFraction, targets: targetList(values['threshold-transfer']) };
   const trainDir = path.join(path.resolve(values.data), 'train');
   if (!fs.existsSync(trainDir)) throw new Error(`no training images: ${trainDir} does not exist`);
   await startCli();
@@ -74,7 +91,7 @@ runCli(async () => {
   const summary = await crossValidate(
     images,
     params,
-    { folds, onlyFolds: values.fold === undefined ? undefined : integerList(values.fold), nearDuplicateDistance: distance, hashes },
+    { folds, onlyFolds: values.fold === undefined ? undefined : integerList(values.fold), nearDuplicateDistance: distance, hashes, thresholdTransfer },
     {
       onFoldStart: (k, trainCount, validationCount) => process.stderr.write(`fold ${k + 1}/${folds}: ${trainCount} training, ${validationCount} held-out images\n`),
       onBatchEnd: (e) => {
@@ -82,7 +99,7 @@ runCli(async () => {
         batches.update(e.batch, e.batchesPerEpoch, `loss ${e.loss.toFixed(4)} ${e.imagesPerSecond.toFixed(1)} img/s`);
       },
       onEpochEnd: (e) => {
-        batches?.finish(`loss ${formatMetric(e.loss, 4)} | held-out AUC ${formatMetric(e.validationAuc)} | ${e.seconds.toFixed(1)}s`);
+        batches?.finish(`loss ${formatMetric(e.loss, 4)} | ${thresholdTransfer ? 'inner validation' : 'held-out'} AUC ${formatMetric(e.validationAuc)} | ${e.seconds.toFixed(1)}s`);
         batches = undefined;
       },
       onFoldEnd: (f) =>
@@ -105,6 +122,10 @@ runCli(async () => {
       ),
       `  mean AUC ${formatMetric(summary.meanAuc)} (sd ${formatMetric(summary.sdAuc)}), pooled AUC ${formatMetric(summary.pooledAuc)}`,
       `  pooled sensitivity ${formatMetric(summary.pooledSensitivity)}  specificity ${formatMetric(summary.pooledSpecificity)}  ECE ${formatMetric(summary.pooledEce)}`,
+      ...(summary.pooledTransfer ?? []).map(
+        (t) =>
+          `  target ${t.target}: held-out sensitivity ${formatMetric(t.sensitivity)} (folds ${summary.folds.map((f) => formatMetric(f.transfer!.find((x) => x.target === t.target)!.sensitivity)).join(', ')})  specificity ${formatMetric(t.specificity)}`,
+      ),
       '',
     ].join('\n'),
   );

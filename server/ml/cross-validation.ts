@@ -3,9 +3,11 @@
 // uses all the training data as validation, where a single hold-out split is too small to tell
 // apart recipes a point or two of AUC apart; the test split stays untouched.
 import { subset, type LabelledImages } from './dataset.js';
-import { stratifiedGroupFolds, foldSplit } from './splits.js';
+import { stratifiedGroupFolds, foldSplit, stratifiedSplit } from './splits.js';
 import { fitDecisionRule } from './decision-rule.js';
-import { evaluateScores, rocAuc } from './metrics.js';
+import { chooseThreshold, evaluateScores, rocAuc } from './metrics.js';
+import { predictViewScores } from './predict.js';
+import { combineViews } from './calibration.js';
 import { NEAR_DUPLICATE_BITS, nearDuplicateGroups, perceptualHashes, sharedGroups } from './near-duplicates.js';
 import { trainModel, type TrainingCallbacks } from './train.js';
 import type { ConfusionMatrix, ResolvedTrainingParams } from './types.js';
@@ -21,6 +23,25 @@ export interface CrossValidationOptions {
    * made at the hash's own size so recipes at different input sizes get the same folds.
    */
   hashes?: readonly string[];
+  /**
+   * Measure how the decision rule carries over to unseen images instead of fitting it on the
+   * held-out fold: each fold's model is trained without an inner validation split of its
+   * training part (this fraction of it, stratified), which picks the epoch, the temperature and
+   * one threshold per target sensitivity, as a training run's validation split does; the
+   * held-out fold then only measures. Default: off (the rule is fitted on the held-out fold).
+   */
+  thresholdTransfer?: { innerValidationFraction: number; targets: number[] };
+}
+
+/** One target sensitivity's threshold, chosen on the inner validation split, on the held-out fold. */
+export interface ThresholdTransfer {
+  target: number;
+  threshold: number;
+  /** On the inner validation split the threshold was chosen on. */
+  innerSensitivity: number;
+  sensitivity: number;
+  specificity: number;
+  confusionMatrix: ConfusionMatrix;
 }
 
 export interface FoldResult {
@@ -37,6 +58,9 @@ export interface FoldResult {
   bestEpoch: number;
   trainingSeconds: number;
   confusionMatrix: ConfusionMatrix;
+  /** With `thresholdTransfer`: images of the inner validation split, and each target's result. */
+  innerValidationCount?: number;
+  transfer?: ThresholdTransfer[];
 }
 
 export interface CrossValidationSummary {
@@ -52,6 +76,8 @@ export interface CrossValidationSummary {
   pooledSpecificity: number;
   imagesJudged: number;
   nearDuplicateGroups: { groups: number; images: number };
+  /** With `thresholdTransfer`: each target's sensitivity and specificity over all held-out folds. */
+  pooledTransfer?: { target: number; sensitivity: number; specificity: number; confusionMatrix: ConfusionMatrix }[];
 }
 
 export interface FoldCallbacks extends TrainingCallbacks {
@@ -81,17 +107,23 @@ export async function crossValidate(
   for (const k of chosen) {
     if (!Number.isInteger(k) || k < 0 || k >= options.folds) throw new RangeError(`fold ${k} is outside 0..${options.folds - 1}`);
     const split = foldSplit(fold, k);
-    const train = subset(images, split.train);
-    const validation = subset(images, split.validation);
-    callbacks.onFoldStart?.(k, train.count, validation.count);
-    const result = await trainModel({ train, validation }, params, callbacks, signal);
+    const heldOut = subset(images, split.validation);
+    const transfer = options.thresholdTransfer;
+    const trainPart = subset(images, split.train);
+    const inner = transfer ? stratifiedSplit(trainPart.labels, transfer.innerValidationFraction, params.seed) : undefined;
+    const train = inner ? subset(trainPart, inner.train) : trainPart;
+    // The images the rule is fitted on: the held-out fold itself, or the inner split.
+    const ruleImages = inner ? subset(trainPart, inner.validation) : heldOut;
+    callbacks.onFoldStart?.(k, train.count, heldOut.count);
+    const result = await trainModel({ train, validation: ruleImages }, params, callbacks, signal);
     try {
-      const rule = fitDecisionRule(result.model, validation, params, { fitCalibration: true });
-      const metrics = evaluateScores(validation.labels, rule.scores, rule.threshold);
+      const rule = fitDecisionRule(result.model, ruleImages, params, { fitCalibration: true });
+      const scores = inner ? combineViews(predictViewScores(result.model, heldOut, params.batchSize, rule.views), rule.temperature) : rule.scores;
+      const metrics = evaluateScores(heldOut.labels, scores, rule.threshold);
       const foldResult: FoldResult = {
         fold: k,
         trainCount: train.count,
-        validationCount: validation.count,
+        validationCount: heldOut.count,
         validationPositives: metrics.positives,
         auc: metrics.auc,
         sensitivity: metrics.sensitivity,
@@ -102,10 +134,11 @@ export async function crossValidate(
         bestEpoch: result.bestEpoch,
         trainingSeconds: result.seconds,
         confusionMatrix: metrics.confusionMatrix,
+        ...(transfer && { innerValidationCount: ruleImages.count, transfer: transferOf(transfer.targets, ruleImages, rule.scores, heldOut, scores) }),
       };
       results.push(foldResult);
-      pooledLabels.push(...validation.labels);
-      pooledScores.push(...rule.scores);
+      pooledLabels.push(...heldOut.labels);
+      pooledScores.push(...scores);
       callbacks.onFoldEnd?.(foldResult);
     } finally {
       result.model.dispose();
@@ -114,11 +147,35 @@ export async function crossValidate(
   return summarize(results, pooledLabels, pooledScores, duplicates);
 }
 
+/** Each target's threshold chosen on the rule's images, measured on the held-out fold. */
+function transferOf(targets: number[], ruleImages: LabelledImages, ruleScores: Float32Array, heldOut: LabelledImages, heldOutScores: Float32Array): ThresholdTransfer[] {
+  return targets.map((target) => {
+    const threshold = chooseThreshold(ruleImages.labels, ruleScores, { targetSensitivity: target });
+    const measured = evaluateScores(heldOut.labels, heldOutScores, threshold);
+    return {
+      target,
+      threshold,
+      innerSensitivity: evaluateScores(ruleImages.labels, ruleScores, threshold).sensitivity,
+      sensitivity: measured.sensitivity,
+      specificity: measured.specificity,
+      confusionMatrix: measured.confusionMatrix,
+    };
+  });
+}
+
+const addMatrices = (a: ConfusionMatrix, b: ConfusionMatrix): ConfusionMatrix => ({ tp: a.tp + b.tp, fp: a.fp + b.fp, tn: a.tn + b.tn, fn: a.fn + b.fn });
+
 function summarize(folds: FoldResult[], labels: number[], scores: number[], duplicates: CrossValidationSummary['nearDuplicateGroups']): CrossValidationSummary {
   const aucs = folds.map((f) => f.auc);
   const meanAuc = aucs.reduce((a, b) => a + b, 0) / aucs.length;
   const sdAuc = aucs.length > 1 ? Math.sqrt(aucs.reduce((s, a) => s + (a - meanAuc) ** 2, 0) / (aucs.length - 1)) : Number.NaN;
-  const total = folds.reduce((c, f) => ({ tp: c.tp + f.confusionMatrix.tp, fp: c.fp + f.confusionMatrix.fp, tn: c.tn + f.confusionMatrix.tn, fn: c.fn + f.confusionMatrix.fn }), { tp: 0, fp: 0, tn: 0, fn: 0 });
+  const none: ConfusionMatrix = { tp: 0, fp: 0, tn: 0, fn: 0 };
+  const total = folds.reduce((c, f) => addMatrices(c, f.confusionMatrix), none);
+  const targets = folds[0]?.transfer?.map((t) => t.target) ?? [];
+  const pooledTransfer = targets.map((target, j) => {
+    const matrix = folds.reduce((c, f) => addMatrices(c, f.transfer![j]!.confusionMatrix), none);
+    return { target, sensitivity: matrix.tp / (matrix.tp + matrix.fn), specificity: matrix.tn / (matrix.tn + matrix.fp), confusionMatrix: matrix };
+  });
   return {
     folds,
     meanAuc,
@@ -130,5 +187,6 @@ function summarize(folds: FoldResult[], labels: number[], scores: number[], dupl
     pooledSpecificity: total.tn / (total.tn + total.fp),
     imagesJudged: labels.length,
     nearDuplicateGroups: duplicates,
+    ...(targets.length > 0 && { pooledTransfer }),
   };
 }

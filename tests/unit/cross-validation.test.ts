@@ -115,6 +115,8 @@ describe('crossValidate on the WASM backend', () => {
     // The toy classes are easy: a model that learned nothing would sit near 0.5.
     expect(summary.pooledAuc).toBeGreaterThan(0.8);
     expect(summary.meanAuc).toBeCloseTo((summary.folds[0].auc + summary.folds[1].auc) / 2, 10);
+    // The rule was fitted on the held-out fold itself: no transfer to report.
+    expect(summary.pooledTransfer).toBeUndefined();
     const total = summary.folds.reduce((n, f) => n + f.confusionMatrix.tp + f.confusionMatrix.fn, 0);
     expect(summary.pooledSensitivity * total).toBeCloseTo(summary.folds.reduce((n, f) => n + f.confusionMatrix.tp, 0), 6);
   }, 120_000);
@@ -125,6 +127,33 @@ describe('crossValidate on the WASM backend', () => {
     expect(summary.folds.map((f) => f.fold)).toEqual([1]);
     expect(summary.imagesJudged).toBe(summary.folds[0].validationCount);
     await expect(crossValidate(images, params, { folds: 3, onlyFolds: [3] })).rejects.toThrow(/outside 0..2/);
+  }, 120_000);
+
+  it('with thresholdTransfer, fits the rule on an inner split and only measures on the held-out fold', async () => {
+    const params = { ...defaultTrainingParams, imageSize: 32, epochs: 3, batchSize: 16, seed: 3, testTimeAugmentation: false };
+    const targets = [0.5, 0.99];
+    const before = tf.memory().numTensors;
+    const summary = await crossValidate(images, params, { folds: 2, thresholdTransfer: { innerValidationFraction: 0.3, targets } });
+    expect(tf.memory().numTensors).toBe(before);
+    for (const f of summary.folds) {
+      // Three disjoint parts: the model's training images, the rule's, the held-out fold.
+      expect(f.innerValidationCount).toBeGreaterThan(0);
+      expect(f.trainCount + f.innerValidationCount! + f.validationCount).toBe(images.count);
+      expect(f.transfer!.map((t) => t.target)).toEqual(targets);
+      for (const t of f.transfer!) {
+        expect(t.innerSensitivity).toBeGreaterThanOrEqual(t.target);
+        const { tp, fn, tn, fp } = t.confusionMatrix;
+        expect(tp + fn + tn + fp).toBe(f.validationCount);
+        expect(t.sensitivity).toBeCloseTo(tp / (tp + fn), 10);
+      }
+      // A higher target can only lower the threshold.
+      expect(f.transfer![1]!.threshold).toBeLessThanOrEqual(f.transfer![0]!.threshold);
+    }
+    for (const [j, pooled] of summary.pooledTransfer!.entries()) {
+      const tp = summary.folds.reduce((n, f) => n + f.transfer![j]!.confusionMatrix.tp, 0);
+      expect(pooled.confusionMatrix.tp).toBe(tp);
+      expect(pooled.confusionMatrix.tp + pooled.confusionMatrix.fn + pooled.confusionMatrix.tn + pooled.confusionMatrix.fp).toBe(summary.imagesJudged);
+    }
   }, 120_000);
 });
 
