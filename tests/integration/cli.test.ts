@@ -85,6 +85,34 @@ describe('command line', () => {
     expect(refused.stdout).toMatch(/UNSUITABLE_IMAGE \(BLURRY\)/);
   });
 
+  it('rethreshold saves the same weights with the threshold chosen again, and only for the data they were validated on', async () => {
+    const out = JSON.parse((await cli('rethreshold.ts', ['--model', 'v1', '--data', toy.root, '--target-sensitivity', '0.99', '--json'])).stdout);
+    expect(out).toMatchObject({ from: 'v1', version: 'v2', target: 0.99 });
+    const read = (version: string) => JSON.parse(fs.readFileSync(path.join(modelsDir, version, 'metadata.json'), 'utf8'));
+    const [v1, v2] = [read('v1'), read('v2')];
+    expect(v2.weightsSha256).toBe(v1.weightsSha256);
+    expect(v2.temperature).toBe(v1.temperature);
+    expect(v2.threshold).toBe(out.threshold);
+    expect(v2.threshold).toBeLessThanOrEqual(v1.threshold);
+    expect(v2.trainingParams.targetSensitivity).toBe(0.99);
+    // The same validation images as v1's, scored alike; only the threshold moved.
+    expect(v2.metrics.validation.n).toBe(v1.metrics.validation.n);
+    expect(v2.metrics.validation.auc).toBeCloseTo(v1.metrics.validation.auc, 6);
+    expect(v2.metrics.validation.sensitivity).toBeGreaterThanOrEqual(0.99);
+    expect(JSON.parse(fs.readFileSync(path.join(modelsDir, 'active.json'), 'utf8')).version).toBe('v1');
+    const evaluated = JSON.parse((await cli('evaluate.ts', ['--data', toy.splitDir('test'), '--model', 'v2', '--json'])).stdout);
+    expect(evaluated.sensitivity).toBeCloseTo(v2.metrics.test.sensitivity, 6);
+
+    // Without the test split the data's fingerprint differs: refused, nothing written.
+    const onlyTrain = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-train-only-'));
+    fs.symlinkSync(toy.splitDir('train'), path.join(onlyTrain, 'train'));
+    const refused = await cli('rethreshold.ts', ['--model', 'v1', '--data', onlyTrain, '--target-sensitivity', '0.95']).catch((e) => e);
+    fs.rmSync(onlyTrain, { recursive: true, force: true });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/not the data v1 was trained on/);
+    expect(fs.existsSync(path.join(modelsDir, 'v3'))).toBe(false);
+  });
+
   it('classify reports each bad file and exits non-zero', async () => {
     const notAnImage = path.join(modelsDir, 'notes.jpg');
     fs.writeFileSync(notAnImage, 'these are not pixels');
