@@ -1,4 +1,4 @@
-// The whole service wired together: model registry and service (its inference thread picks the backend), run store, training,
+// The whole service wired together: model registry and service (its inference threads pick the backend), run store, training,
 // and the HTTP server. Used by server/index.ts and by the API tests, so both run the same thing.
 import { screeningSettings, type Config } from '../config.js';
 import type { InferencePool } from '../inference/inference-pool.js';
@@ -25,7 +25,7 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** `inference`: a thread started earlier for `config.modelsDir` (server/index.ts starts it first thing). */
+/** `inference`: threads started earlier for `config.modelsDir` (server/index.ts starts them first thing). */
 export async function startApp(config: Config, options: { log?: Logger; inference?: InferencePool } = {}): Promise<RunningApp> {
   const log = options.log ?? consoleLogger;
   const imageLimits = { maxPixels: config.maxImagePixels, minSide: config.minImageSide };

@@ -11,6 +11,7 @@ import type { Assessment } from '../ml/screening.js';
 import type { ModelMetadata } from '../ml/types.js';
 import type { InferenceMemory } from './inference-protocol.js';
 import { InferenceThread, type InferenceThreadOptions } from './inference-thread.js';
+import { shardRanges } from '../util/shard-ranges.js';
 
 export interface InferencePoolOptions extends InferenceThreadOptions {
   /** Threads in the pool; by default `backend.threads`, else one per core. */
@@ -59,8 +60,10 @@ export class InferencePool {
 
   async assess(version: string, images: Uint8Array[]): Promise<Assessment[]> {
     if (images.length < 2 || this.threads.length === 1) return this.onLeastBusy((t) => t.assess(version, images));
-    const shards = contiguousShards(images.length, this.threads.length);
-    const answers = await Promise.all(shards.map(({ start, end }, k) => this.on(k, (t) => t.assess(version, images.slice(start, end)))));
+    const shards = shardRanges(images.length, this.threads.length);
+    const answers = await Promise.all(
+      shards.map(({ start, count }, k) => (count > 0 ? this.on(k, (t) => t.assess(version, images.slice(start, start + count))) : [])),
+    );
     return answers.flat();
   }
 
@@ -96,11 +99,4 @@ export class InferencePool {
       this.inHand[k]!--;
     }
   }
-}
-
-/** [start, end) of each of `parts` contiguous pieces of `total` items, sizes differing by at most one (empty pieces left out). */
-function contiguousShards(total: number, parts: number): { start: number; end: number }[] {
-  return Array.from({ length: parts }, (_, k) => ({ start: Math.floor((k * total) / parts), end: Math.floor(((k + 1) * total) / parts) })).filter(
-    ({ start, end }) => end > start,
-  );
 }

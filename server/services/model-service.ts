@@ -1,6 +1,6 @@
 // The active model version as a service: loads it in the background, answers classifications,
 // and swaps it atomically on promote/rollback so requests never see a half-loaded model.
-// Forward passes run in the inference thread; this thread decodes (sharp works off the event
+// Forward passes run in the inference threads; this thread decodes (sharp works off the event
 // loop), runs the guard's cheap checks, batches, and draws heatmaps, so it stays free to answer.
 import type { BackendInfo, BackendOptions } from '../ml/backend-info.js';
 import { renderExplanation, type Explanation } from '../ml/explain/rendered-explanation.js';
@@ -34,7 +34,7 @@ function errorOf(reason: unknown): { code: string; reason?: string; message: str
   };
 }
 
-/** A version loaded in the inference thread, freed there once retired and no request uses it. */
+/** A version loaded in the inference threads, freed there once retired and no request uses it. */
 interface ServedModel {
   metadata: ModelMetadata;
   rules: ScreeningRules;
@@ -48,9 +48,9 @@ export interface ModelServiceOptions {
   imageLimits?: Partial<ImageLimits>;
   batching?: Partial<BatchingOptions>;
   screening?: Partial<ScreeningSettings>;
-  /** Told when the inference thread died and was replaced. */
+  /** Told when an inference thread died and was replaced. */
   onInferenceRestart?: (message: string) => void;
-  /** An inference thread started earlier for this registry (start-up overlaps it with module loading). */
+  /** Inference threads started earlier for this registry (start-up overlaps them with module loading). */
   inference?: InferencePool;
   /** Told after promote/rollback made a version active (other replicas reload it). */
   onActivated?: (version: string) => void;
@@ -200,12 +200,12 @@ export class ModelService {
     return this.batcher.stats();
   }
 
-  /** tfjs memory of the inference thread. */
+  /** tfjs memory of the inference threads together. */
   inferenceMemory(): Promise<InferenceMemory> {
     return this.inference.memory();
   }
 
-  /** Times the inference thread died and was replaced. */
+  /** Times an inference thread died and was replaced. */
   inferenceRestarts(): number {
     return this.inference.restarts;
   }
@@ -215,7 +215,7 @@ export class ModelService {
     return this.screeningSettings.views;
   }
 
-  /** Kills the inference thread as a crash would (fault tests); the next requests get a new one. */
+  /** Kills an inference thread as a crash would (fault tests); the next requests get a new one. */
   crashInferenceForTesting(): Promise<number> {
     return this.inference.crashForTesting();
   }
@@ -296,7 +296,7 @@ export class ModelService {
     return metadata;
   }
 
-  /** Stops serving and ends the inference thread. */
+  /** Stops serving and ends the inference threads. */
   async close(): Promise<void> {
     this.replace(null, 'the service is shutting down');
     await this.inference.close();

@@ -11,6 +11,7 @@ import type { BatchArrays } from '../dataset.js';
 import type { EngineSettings, StepOutcome, TrainingEngine } from '../training-engine.js';
 import type { ReplicaMemory } from './protocol.js';
 import { ReplicaHandle } from './replica-handle.js';
+import { shardRanges } from '../../util/shard-ranges.js';
 import { allocateSharedBuffers, flatLayout, slotOf, statisticsSlot, type FlatLayout, type SharedBuffers } from './shared-buffers.js';
 
 export interface DataParallelSettings extends EngineSettings {
@@ -33,13 +34,6 @@ export function supportsDataParallel(model: tf.LayersModel): boolean {
   return model.nonTrainableWeights.every((w) => BATCH_NORM_STATISTICS.test(w.originalName));
 }
 
-/** [start, start + count) of each of `parts` contiguous pieces of `total`, sizes differing by at most one. */
-export function shardRanges(total: number, parts: number): { start: number; count: number }[] {
-  return Array.from({ length: parts }, (_, k) => {
-    const start = Math.floor((k * total) / parts);
-    return { start, count: Math.floor(((k + 1) * total) / parts) - start };
-  });
-}
 
 export class DataParallelEngine implements TrainingEngine {
   private readonly x: Float32Array;
