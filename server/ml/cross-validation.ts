@@ -6,8 +6,7 @@ import { subset, type LabelledImages } from './dataset.js';
 import { stratifiedGroupFolds, foldSplit, stratifiedSplit } from './splits.js';
 import { fitDecisionRule } from './decision-rule.js';
 import { chooseThreshold, evaluateScores, rocAuc } from './metrics.js';
-import { predictViewScores } from './predict.js';
-import { combineViews } from './calibration.js';
+import { predictScores } from './predict.js';
 import { NEAR_DUPLICATE_BITS, nearDuplicateGroups, perceptualHashes, sharedGroups } from './near-duplicates.js';
 import { trainModel, type TrainingCallbacks } from './train.js';
 import type { ConfusionMatrix, ResolvedTrainingParams } from './types.js';
@@ -118,7 +117,7 @@ export async function crossValidate(
     const result = await trainModel({ train, validation: ruleImages }, params, callbacks, signal);
     try {
       const rule = fitDecisionRule(result.model, ruleImages, params, { fitCalibration: true });
-      const scores = inner ? combineViews(predictViewScores(result.model, heldOut, params.batchSize, rule.views), rule.temperature) : rule.scores;
+      const scores = inner ? predictScores(result.model, heldOut, params.batchSize, rule) : rule.scores;
       const metrics = evaluateScores(heldOut.labels, scores, rule.threshold);
       const foldResult: FoldResult = {
         fold: k,
