@@ -47,20 +47,17 @@ export function winogradConv3x3(backend: WasmBackend, x: TensorInfo, filter: Ten
   const offsets = imageOffsets(height, width);
   const scratch = new Scratch(backend);
   try {
-    const filterPlanes = scratch.planes(POSITIONS, [1, inChannels, outChannels]);
+    const filterPlanes = transformedFilter(scratch, filter);
+    const padded = heapOffset(backend, paddedCopy(scratch, x));
     const inputPlanes = scratch.planes(POSITIONS, [1, tiles, inChannels]);
     const products = scratch.planes(POSITIONS, [1, tiles, outChannels]);
     const inputTable = scratch.pointerTable(inputPlanes);
     const productTable = scratch.pointerTable(products);
-    const padded = scratch.keep(backend.makeOutput([batch, height + 2, width + 2, inChannels], 'float32'));
     const y = backend.makeOutput([batch, height, width, outChannels], 'float32');
-    // Views only after the last allocation: allocating can grow (and move) the heap.
-    transformFilter(heapView(backend, filter), filterPlanes.map((plane) => heapView(backend, plane)), inChannels, outChannels);
-    padWithZeros(heapView(backend, x), heapView(backend, padded), batch, height, width, inChannels);
     const { bias, relu } = epilogue;
     const [a, b, c] = [inputPlanes, filterPlanes, products].map((planes) => planes.map((plane) => heapOffset(backend, plane)));
     for (let image = 0; image < batch; image++) {
-      simd.winogradInput(offsets.padded(heapOffset(backend, padded), image, inChannels), inputTable, 1, tilesY, tilesX, inChannels);
+      simd.winogradInput(offsets.padded(padded, image, inChannels), inputTable, 1, tilesY, tilesX, inChannels);
       for (let p = 0; p < POSITIONS; p++) simd.matMul(a![p]!, b![p]!, c![p]!, tiles, inChannels, outChannels);
       simd.winogradOutput(productTable, bias ? heapOffset(backend, bias) : 0, offsets.output(heapOffset(backend, y), image, outChannels), 1, tilesY, tilesX, outChannels, bias ? 1 : 0, relu ? 1 : 0);
     }
@@ -77,8 +74,7 @@ function winogradConv3x3Whole(simd: SimdKernels, backend: WasmBackend, x: Tensor
   const tiles = { batch, tilesY: height / 2, tilesX: width / 2 };
   const scratch = new Scratch(backend);
   try {
-    const filterPlanes = scratch.planes(POSITIONS, [1, inChannels, outChannels]);
-    transformFilter(heapView(backend, filter), filterPlanes.map((plane) => heapView(backend, plane)), inChannels, outChannels);
+    const filterPlanes = transformedFilter(scratch, filter);
     const inputPlanes = transformInput(simd, scratch, x, tiles);
     const products = inputPlanes.map((plane, p) => scratch.keep(runStock('BatchMatMul', backend, { a: plane, b: filterPlanes[p]! }, { transposeA: false, transposeB: false })));
     const y = backend.makeOutput([batch, height, width, outChannels], 'float32');
@@ -112,20 +108,20 @@ export function winogradFilterGradient(backend: WasmBackend, x: TensorInfo, dy: 
     const products = scratch.planes(POSITIONS, [inChannels, outChannels]);
     const inputTable = scratch.pointerTable(inputPlanes);
     const gradientTable = scratch.pointerTable(gradientPlanes);
-    const padded = scratch.keep(backend.makeOutput([batch, height + 2, width + 2, inChannels], 'float32'));
+    const padded = heapOffset(backend, paddedCopy(scratch, x));
     const gradient = backend.makeOutput([3, 3, inChannels, outChannels], 'float32');
-    padWithZeros(heapView(backend, x), heapView(backend, padded), batch, height, width, inChannels);
     // dU = Vᵀ·(A dY Aᵀ) summed over tiles, by a kernel that reads both [tiles, channels] planes
     // where they lie: XNNPACK would re-pack one of them on every call, which cost as much as the
     // products themselves (and a transpose before it as much again).
     const depthChunk = productChunk(inChannels, outChannels);
     const [a, b, c] = [inputPlanes, gradientPlanes, products].map((planes) => planes.map((plane) => heapOffset(backend, plane)));
     for (let image = 0; image < batch; image++) {
-      simd.winogradInput(offsets.padded(heapOffset(backend, padded), image, inChannels), inputTable, 1, tilesY, tilesX, inChannels);
+      simd.winogradInput(offsets.padded(padded, image, inChannels), inputTable, 1, tilesY, tilesX, inChannels);
       simd.winogradOutputGradient(offsets.output(heapOffset(backend, dy), image, outChannels), gradientTable, 1, tilesY, tilesX, outChannels);
       // The first image writes the sums, the others add to them.
       for (let p = 0; p < POSITIONS; p++) simd.matMulTransposedA(a![p]!, b![p]!, c![p]!, tiles, inChannels, outChannels, depthChunk, image > 0 ? 1 : 0);
     }
+    // Views only now: allocating can grow the heap, which detaches earlier views.
     untransformFilterGradient(products.map((plane) => heapView(backend, plane)), heapView(backend, gradient), inChannels * outChannels);
     return gradient;
   } finally {
@@ -181,19 +177,28 @@ class Scratch {
 
 /** The 16 planes of V = Bᵀ d B over every tile of x (padded by one pixel), each [1, tiles, in]. */
 function transformInput(simd: SimdKernels, scratch: Scratch, x: TensorInfo, { batch, tilesY, tilesX }: { batch: number; tilesY: number; tilesX: number }): TensorInfo[] {
-  const { backend } = scratch;
-  const [, height, width, channels] = x.shape as [number, number, number, number];
-  const padded = backend.makeOutput([batch, height + 2, width + 2, channels], 'float32');
-  try {
-    const planes = scratch.planes(POSITIONS, [1, batch * tilesY * tilesX, channels]);
-    const table = scratch.pointerTable(planes);
-    // Views only after the last allocation: allocating can grow (and move) the heap.
-    padWithZeros(heapView(backend, x), heapView(backend, padded), batch, height, width, channels);
-    simd.winogradInput(heapOffset(backend, padded), table, batch, tilesY, tilesX, channels);
-    return planes;
-  } finally {
-    release(backend, padded);
-  }
+  const channels = x.shape[3]!;
+  const padded = heapOffset(scratch.backend, paddedCopy(scratch, x));
+  const planes = scratch.planes(POSITIONS, [1, batch * tilesY * tilesX, channels]);
+  simd.winogradInput(padded, scratch.pointerTable(planes), batch, tilesY, tilesX, channels);
+  return planes;
+}
+
+/** x with one pixel of zeros around each image, [batch, height + 2, width + 2, channels], in `scratch`. */
+function paddedCopy(scratch: Scratch, x: TensorInfo): TensorInfo {
+  const [batch, height, width, channels] = x.shape as [number, number, number, number];
+  const padded = scratch.keep(scratch.backend.makeOutput([batch, height + 2, width + 2, channels], 'float32'));
+  // Views taken right after the allocation: a later one may grow the heap and detach them.
+  padWithZeros(heapView(scratch.backend, x), heapView(scratch.backend, padded), batch, height, width, channels);
+  return padded;
+}
+
+/** The 16 [1, in, out] planes of the transformed [3, 3, in, out] filter, in `scratch`. */
+function transformedFilter(scratch: Scratch, filter: TensorInfo): TensorInfo[] {
+  const [, , inChannels, outChannels] = filter.shape as [number, number, number, number];
+  const planes = scratch.planes(POSITIONS, [1, inChannels, outChannels]);
+  transformFilter(heapView(scratch.backend, filter), planes.map((plane) => heapView(scratch.backend, plane)), inChannels, outChannels);
+  return planes;
 }
 
 /**
