@@ -27,13 +27,22 @@ export function outputLayer(model: tf.LayersModel): Layer {
   return last;
 }
 
+/** Every layer `symbolic` depends on, itself included. */
+function layersBehind(symbolic: tf.SymbolicTensor, found = new Set<Layer>()): Set<Layer> {
+  if (found.has(symbolic.sourceLayer)) return found;
+  found.add(symbolic.sourceLayer);
+  for (const input of symbolic.inputs) layersBehind(input, found);
+  return found;
+}
+
 /**
- * The output of the last convolutional block: the last layer after the last convolution whose
- * output is still a feature map of that convolution's resolution (its batch norm, activation or
- * residual addition), i.e. the finest map that has seen the whole network's convolutions.
+ * The output of the last convolutional block (among `within`, default every layer): the last
+ * layer after the last convolution whose output is still a feature map of that convolution's
+ * resolution (its batch norm, activation or residual addition), i.e. the finest map that has
+ * seen the whole network's convolutions.
  */
-export function lastConvolutionalBlock(model: tf.LayersModel): Layer {
-  const layers = model.layers;
+export function lastConvolutionalBlock(model: tf.LayersModel, within?: Set<Layer>): Layer {
+  const layers = within ? model.layers.filter((layer) => within.has(layer)) : model.layers;
   let lastConv = -1;
   layers.forEach((layer, i) => {
     if (CONVOLUTION_CLASSES.has(layer.getClassName())) lastConv = i;
@@ -46,6 +55,20 @@ export function lastConvolutionalBlock(model: tf.LayersModel): Layer {
     if (shape.length === 4 && shape[1] === height && shape[2] === width) block = i;
   }
   return layers[block]!;
+}
+
+/**
+ * The last convolutional block of each branch the output layer reads: one for an ordinary
+ * network; one per member of an ensemble, whose output layer reads the members' embeddings
+ * joined (ensemble.ts). Branches whose maps differ in size from the first are left out, so the
+ * blocks' maps can be added.
+ */
+export function lastConvolutionalBlocks(model: tf.LayersModel): Layer[] {
+  const embedding = outputLayer(model).input as tf.SymbolicTensor;
+  const branches = embedding.sourceLayer.getClassName() === 'Concatenate' ? embedding.inputs : [embedding];
+  const blocks = branches.map((branch) => lastConvolutionalBlock(model, layersBehind(branch)));
+  const size = (layer: Layer) => outputShapeOf(layer).slice(1, 3).join('x');
+  return blocks.filter((block) => size(block) === size(blocks[0]!));
 }
 
 const embeddingModels = new WeakMap<tf.LayersModel, tf.LayersModel>();

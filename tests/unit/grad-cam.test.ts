@@ -6,7 +6,8 @@ import { tf } from '../../server/ml/tf.js';
 import { initBackend } from '../../server/ml/backend.js';
 import { architectureNames, buildModel } from '../../server/ml/models/index.js';
 import { gradCam } from '../../server/ml/explain/grad-cam.js';
-import { lastConvolutionalBlock } from '../../server/ml/model-anatomy.js';
+import { lastConvolutionalBlock, lastConvolutionalBlocks, outputLayer } from '../../server/ml/model-anatomy.js';
+import { combineMembers } from '../../server/ml/ensemble.js';
 import { createRng, type Rng } from '../../server/ml/random.js';
 
 const SIZE = 32;
@@ -99,6 +100,35 @@ describe('gradCam on untrained networks', () => {
       expect(p).toBeGreaterThan(0);
     } finally {
       model.dispose();
+    }
+  });
+
+  it("an ensemble's map adds its members' weighted maps: a member with no say adds nothing", () => {
+    const speaking = buildModel('original-cnn', { imageSize: 64, seed: 3 });
+    const silent = buildModel('original-cnn', { imageSize: 64, seed: 4 });
+    // The ensemble's logit is the mean of the members': a zero head makes one member's irrelevant.
+    const head = outputLayer(silent);
+    const zeroed = head.getWeights().map((w) => tf.zerosLike(w));
+    head.setWeights(zeroed);
+    tf.dispose(zeroed);
+    const ensemble = combineMembers([speaking, silent]);
+    const twins = combineMembers([speaking, speaking]);
+    const x = tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
+    try {
+      expect(lastConvolutionalBlocks(ensemble).map((b) => b.name)).toEqual(['m1_conv3', 'm2_conv3']);
+      const before = tf.memory().numTensors;
+      const alone = gradCam(speaking, x, { targetClass: 1 });
+      const together = gradCam(ensemble, x, { targetClass: 1 });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(together.layer).toBe('m1_conv3+m2_conv3');
+      expect(Math.max(...alone.values)).toBe(1);
+      together.values.forEach((v, i) => expect(v).toBeCloseTo(alone.values[i]!, 4));
+      // Two copies of one member: each adds half its weighted map, so the map is the member's.
+      const member = gradCam(speaking, x, { targetClass: 0 });
+      gradCam(twins, x, { targetClass: 0 }).values.forEach((v, i) => expect(v).toBeCloseTo(member.values[i]!, 4));
+    } finally {
+      tf.dispose([x]);
+      [speaking, silent, ensemble, twins].forEach((m) => m.dispose());
     }
   });
 
