@@ -25,6 +25,7 @@ const ranges: Record<NumericField, { min: number; max: number; integer: boolean;
   weightDecay: { min: 0, max: 1, integer: false },
   labelSmoothing: { min: 0, max: 0.5, integer: false },
   averageEpochs: { min: 0, max: 500, integer: true },
+  ensembleMembers: { min: 1, max: 8, integer: true },
 };
 
 /** Defaults filled in, every field checked; throws TrainingParamsError naming the first bad field. */

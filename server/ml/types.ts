@@ -54,6 +54,12 @@ export interface TrainingParams {
    * its validation AUC is at least the best single epoch's; 0 or 1 = off.
    */
   averageEpochs?: number;
+  /**
+   * Train this many networks of the recipe from consecutive seeds and serve the mean of their
+   * logits as one model (an ensemble ranks images better than its members; it costs this many
+   * times the training and the forward passes). 1 = a single network.
+   */
+  ensembleMembers?: number;
 }
 
 // The recipe of the shipped default model's weights, models/v4 and v5 (models/README.md compares
@@ -82,6 +88,7 @@ export const defaultTrainingParams: Required<TrainingParams> = {
   testTimeAugmentation: true,
   calibrate: true,
   averageEpochs: 0,
+  ensembleMembers: 1,
 };
 
 /** `TrainingParams` with every field present, as `resolveTrainingParams` returns it. */

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { tf } from '../ml/tf.js';
 import { backendInfo } from '../ml/backend.js';
 import { loadImageFolder, subset, datasetFingerprint, type LabelledImages } from '../ml/dataset.js';
-import { trainModel, TrainingCancelledError } from '../ml/train.js';
+import { TrainingCancelledError } from '../ml/train.js';
+import { describeWeights, trainEnsemble } from '../ml/train-ensemble.js';
 import { stratifiedSplit } from '../ml/splits.js';
 import { describeGroups, nearDuplicateGroups, perceptualHashes } from '../ml/near-duplicates.js';
 import { predictViewScores } from '../ml/predict.js';
@@ -79,9 +80,9 @@ async function trainAndSave(
   emit({
     type: 'stage',
     stage: 'training',
-    message: `${train.count} training, ${validation.count} validation, ${test?.count ?? 0} test images${groups ? ` (${describeGroups(groups)} kept on one side of the split)` : ''}; ${params.architecture} at ${params.imageSize}px`,
+    message: `${train.count} training, ${validation.count} validation, ${test?.count ?? 0} test images${groups ? ` (${describeGroups(groups)} kept on one side of the split)` : ''}; ${params.ensembleMembers > 1 ? `${params.ensembleMembers} x ` : ''}${params.architecture} at ${params.imageSize}px`,
   });
-  const result = await trainModel(
+  const result = await trainEnsemble(
     { train, validation },
     params,
     {
@@ -91,9 +92,7 @@ async function trainAndSave(
     signal,
   );
   const { model } = result;
-  const weightsFrom = result.averaged
-    ? `mean of epochs ${result.averaged.fromEpoch}-${result.averaged.toEpoch} (validation AUC ${result.averaged.validationAuc.toFixed(3)}; best single epoch ${result.bestEpoch}: ${result.history[result.bestEpoch - 1]?.validationAuc.toFixed(3)})`
-    : `epoch ${result.bestEpoch} of ${result.history.length}`;
+  const weightsFrom = describeWeights(result);
   try {
     emit({ type: 'stage', stage: 'evaluating', message: `weights: ${weightsFrom}` });
     emit({ type: 'stage', stage: 'evaluating', message: 'choosing the threshold and measuring' });

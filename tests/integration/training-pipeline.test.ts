@@ -11,6 +11,7 @@ import { TrainingJob } from '../../server/training/training-job.js';
 import type { TrainingEvent, TrainingRequest } from '../../server/training/training-events.js';
 import { ModelRegistry } from '../../server/registry/model-registry.js';
 import { Classifier } from '../../server/ml/classifier.js';
+import { Screener } from '../../server/ml/screening.js';
 import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 
 let toy: ToyDataset;
@@ -66,6 +67,32 @@ describe('runTraining', () => {
     expect((await classifier.classify(fs.readFileSync(malignant.path))).label).toBe('malignant');
     expect((await classifier.classify(fs.readFileSync(benign.path))).label).toBe('benign');
     classifier.dispose();
+  });
+
+  it('saves an ensemble as one version that loads, screens (guard included) and explains like any other', async () => {
+    const events: TrainingEvent[] = [];
+    const req = request({ ensembleMembers: 2, epochs: 3 });
+    const { model } = await runTraining(req, (e) => events.push(e));
+    expect(model.trainingParams.ensembleMembers).toBe(2);
+    expect(model.weightsFrom).toMatch(/^mean of 2 members' logits: seed 11 epoch [123] of 3 .*; seed 12 epoch [123] of 3/);
+    expect(model.epochsCompleted).toBe(6);
+    expect(events.filter((e) => e.type === 'epoch').map((e) => (e.type === 'epoch' ? e.epoch : 0))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(model.metrics.test?.auc).toBeGreaterThan(0.9);
+    expect(model.inputGuard).toBeDefined();
+
+    const loaded = await new ModelRegistry(req.modelsDir).load(model.version);
+    expect(loaded.model.layers.some((layer) => layer.name === 'm2_conv1')).toBe(true);
+    const screener = new Screener(new Classifier(loaded.model, loaded.metadata));
+    try {
+      const malignant = toy.files.find((f) => f.split === 'test' && f.className === 'malignant')!;
+      const result = await screener.screen(fs.readFileSync(malignant.path), { explain: true });
+      expect(result.label).toBe('malignant');
+      expect(result.explanation?.map.layer).toBe('m1_conv3+m2_conv3');
+      expect(result.guard.status).toBe('passed');
+      expect(result.guard.distance).toBeGreaterThan(0);
+    } finally {
+      screener.classifier.dispose();
+    }
   });
 
   it('keeps the active version when a later run is not promoted', async () => {

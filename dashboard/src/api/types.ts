@@ -251,6 +251,7 @@ export type TrainingInput = Partial<{
   classWeighting: boolean;
   earlyStoppingPatience: number;
   averageEpochs: number;
+  ensembleMembers: number;
   epochs: number;
   imageSize: number;
   learningRate: number;

@@ -65,6 +65,9 @@ export class TrainingInput {
   @Field(() => Int, { nullable: true, defaultValue: d.averageEpochs, description: 'Average the weights of the last N epochs and keep the mean when it validates at least as well as the best epoch: 0..500 (0 or 1 = off).' })
   averageEpochs?: number | null;
 
+  @Field(() => Int, { nullable: true, defaultValue: d.ensembleMembers, description: 'Train this many networks from consecutive seeds and serve the mean of their logits as one model: 1..8 (1 = a single network). Costs this many times the training time and the forward passes.' })
+  ensembleMembers?: number | null;
+
   @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Activate the new version when its held-out AUC beats the active one (the first version is always activated).' })
   autoPromote?: boolean | null;
 }

@@ -62,4 +62,7 @@ export class TrainingParameters {
 
   @Field(() => Int, { nullable: true })
   averageEpochs?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Networks averaged into the model (null on versions trained before ensembles: 1).' })
+  ensembleMembers?: number | null;
 }
