@@ -122,6 +122,10 @@ runCli(async () => {
       ),
       `  mean AUC ${formatMetric(summary.meanAuc)} (sd ${formatMetric(summary.sdAuc)}), pooled AUC ${formatMetric(summary.pooledAuc)}`,
       `  pooled sensitivity ${formatMetric(summary.pooledSensitivity)}  specificity ${formatMetric(summary.pooledSpecificity)}  ECE ${formatMetric(summary.pooledEce)}`,
+      ...(summary.pooledByConfiguration ?? []).map(
+        (c) =>
+          `  ${c.members} member${c.members > 1 ? 's' : ''} x ${c.views} view${c.views > 1 ? 's' : ''}: AUC by fold ${summary.folds.map((f) => formatMetric(f.byConfiguration!.find((x) => x.members === c.members && x.views === c.views)!.auc)).join(', ')}  mean ${formatMetric(c.meanAuc)}  pooled ${formatMetric(c.auc)}`,
+      ),
       ...(summary.pooledTransfer ?? []).map(
         (t) =>
           `  target ${t.target}: held-out sensitivity ${formatMetric(t.sensitivity)} (folds ${summary.folds.map((f) => formatMetric(f.transfer!.find((x) => x.target === t.target)!.sensitivity)).join(', ')})  specificity ${formatMetric(t.specificity)}`,

@@ -6,9 +6,14 @@ import { subset, type LabelledImages } from './dataset.js';
 import { stratifiedGroupFolds, foldSplit, stratifiedSplit } from './splits.js';
 import { fitDecisionRule } from './decision-rule.js';
 import { chooseThreshold, evaluateScores, rocAuc } from './metrics.js';
-import { predictScores } from './predict.js';
+import { predictScores, predictViewScores } from './predict.js';
+import { combineViews, fitTemperature } from './calibration.js';
+import { testTimeViews } from './tta.js';
+import { combineMembers } from './ensemble.js';
 import { NEAR_DUPLICATE_BITS, nearDuplicateGroups, perceptualHashes, sharedGroups } from './near-duplicates.js';
-import { trainModel, type TrainingCallbacks } from './train.js';
+import type { TrainingCallbacks } from './train.js';
+import { trainEnsemble } from './train-ensemble.js';
+import type { tf } from './tf.js';
 import type { ConfusionMatrix, ResolvedTrainingParams } from './types.js';
 
 export interface CrossValidationOptions {
@@ -60,6 +65,15 @@ export interface FoldResult {
   /** With `thresholdTransfer`: images of the inner validation split, and each target's result. */
   innerValidationCount?: number;
   transfer?: ThresholdTransfer[];
+  /** With an ensemble recipe: the held-out AUC of its first k members together under the first v views. */
+  byConfiguration?: ConfigurationAuc[];
+}
+
+/** One serving configuration of an ensemble: how many of its members, how many test-time views. */
+export interface ConfigurationAuc {
+  members: number;
+  views: number;
+  auc: number;
 }
 
 export interface CrossValidationSummary {
@@ -77,6 +91,8 @@ export interface CrossValidationSummary {
   nearDuplicateGroups: { groups: number; images: number };
   /** With `thresholdTransfer`: each target's sensitivity and specificity over all held-out folds. */
   pooledTransfer?: { target: number; sensitivity: number; specificity: number; confusionMatrix: ConfusionMatrix }[];
+  /** With an ensemble recipe: each configuration's mean fold AUC and the AUC of its pooled out-of-fold scores. */
+  pooledByConfiguration?: (ConfigurationAuc & { meanAuc: number })[];
 }
 
 export interface FoldCallbacks extends TrainingCallbacks {
@@ -103,6 +119,7 @@ export async function crossValidate(
   const results: FoldResult[] = [];
   const pooledLabels: number[] = [];
   const pooledScores: number[] = [];
+  const configurationScores: ConfigurationScores = new Map();
   for (const k of chosen) {
     if (!Number.isInteger(k) || k < 0 || k >= options.folds) throw new RangeError(`fold ${k} is outside 0..${options.folds - 1}`);
     const split = foldSplit(fold, k);
@@ -114,7 +131,7 @@ export async function crossValidate(
     // The images the rule is fitted on: the held-out fold itself, or the inner split.
     const ruleImages = inner ? subset(trainPart, inner.validation) : heldOut;
     callbacks.onFoldStart?.(k, train.count, heldOut.count);
-    const result = await trainModel({ train, validation: ruleImages }, params, callbacks, signal);
+    const result = await trainEnsemble({ train, validation: ruleImages }, params, callbacks, signal, { keepMembers: true });
     try {
       const rule = fitDecisionRule(result.model, ruleImages, params, { fitCalibration: true });
       const scores = inner ? predictScores(result.model, heldOut, params.batchSize, rule) : rule.scores;
@@ -134,6 +151,7 @@ export async function crossValidate(
         trainingSeconds: result.seconds,
         confusionMatrix: metrics.confusionMatrix,
         ...(transfer && { innerValidationCount: ruleImages.count, transfer: transferOf(transfer.targets, ruleImages, rule.scores, heldOut, scores) }),
+        ...(result.memberModels && { byConfiguration: configurations(result.memberModels, result.model, ruleImages, heldOut, params, inner !== undefined, configurationScores) }),
       };
       results.push(foldResult);
       pooledLabels.push(...heldOut.labels);
@@ -141,9 +159,50 @@ export async function crossValidate(
       callbacks.onFoldEnd?.(foldResult);
     } finally {
       result.model.dispose();
+      result.memberModels?.forEach((member) => member.dispose());
     }
   }
-  return summarize(results, pooledLabels, pooledScores, duplicates);
+  return summarize(results, pooledLabels, pooledScores, duplicates, configurationScores);
+}
+
+/** Held-out scores of each configuration, fold after fold, keyed `members x views`. */
+type ConfigurationScores = Map<string, number[]>;
+
+/**
+ * How much each member and each test-time view adds: the ensembles of the first k members (k = 1
+ * is the plain recipe's network), each scored under the first 1, 2, 4 and 8 views (as many as
+ * the recipe uses), a temperature fitted on the rule's images for each. Appends every
+ * configuration's held-out scores to `pooled`.
+ */
+function configurations(
+  members: tf.LayersModel[],
+  ensemble: tf.LayersModel,
+  ruleImages: LabelledImages,
+  heldOut: LabelledImages,
+  params: ResolvedTrainingParams,
+  separateRuleImages: boolean,
+  pooled: ConfigurationScores,
+): ConfigurationAuc[] {
+  const viewCounts = params.testTimeAugmentation ? [1, 2, 4, 8] : [1];
+  const views = testTimeViews.slice(0, viewCounts.at(-1));
+  const results: ConfigurationAuc[] = [];
+  for (let k = 1; k <= members.length; k++) {
+    const model = k === 1 ? members[0]! : k === members.length ? ensemble : combineMembers(members.slice(0, k));
+    try {
+      const ruleViews = predictViewScores(model, ruleImages, params.batchSize, views);
+      const heldOutViews = separateRuleImages ? predictViewScores(model, heldOut, params.batchSize, views) : ruleViews;
+      for (const v of viewCounts) {
+        const temperature = params.calibrate ? fitTemperature(ruleImages.labels, ruleViews.slice(0, v)) : 1;
+        const scores = combineViews(heldOutViews.slice(0, v), temperature);
+        results.push({ members: k, views: v, auc: rocAuc(heldOut.labels, scores) });
+        const key = `${k}x${v}`;
+        pooled.set(key, [...(pooled.get(key) ?? []), ...scores]);
+      }
+    } finally {
+      if (model !== members[0] && model !== ensemble) model.dispose();
+    }
+  }
+  return results;
 }
 
 /** Each target's threshold chosen on the rule's images, measured on the held-out fold. */
@@ -164,7 +223,13 @@ function transferOf(targets: number[], ruleImages: LabelledImages, ruleScores: F
 
 const addMatrices = (a: ConfusionMatrix, b: ConfusionMatrix): ConfusionMatrix => ({ tp: a.tp + b.tp, fp: a.fp + b.fp, tn: a.tn + b.tn, fn: a.fn + b.fn });
 
-function summarize(folds: FoldResult[], labels: number[], scores: number[], duplicates: CrossValidationSummary['nearDuplicateGroups']): CrossValidationSummary {
+function summarize(
+  folds: FoldResult[],
+  labels: number[],
+  scores: number[],
+  duplicates: CrossValidationSummary['nearDuplicateGroups'],
+  configurationScores: ConfigurationScores,
+): CrossValidationSummary {
   const aucs = folds.map((f) => f.auc);
   const meanAuc = aucs.reduce((a, b) => a + b, 0) / aucs.length;
   const sdAuc = aucs.length > 1 ? Math.sqrt(aucs.reduce((s, a) => s + (a - meanAuc) ** 2, 0) / (aucs.length - 1)) : Number.NaN;
@@ -187,5 +252,13 @@ function summarize(folds: FoldResult[], labels: number[], scores: number[], dupl
     imagesJudged: labels.length,
     nearDuplicateGroups: duplicates,
     ...(targets.length > 0 && { pooledTransfer }),
+    ...(configurationScores.size > 0 && {
+      pooledByConfiguration: folds[0]!.byConfiguration!.map(({ members, views }, j) => ({
+        members,
+        views,
+        meanAuc: folds.reduce((sum, f) => sum + f.byConfiguration![j]!.auc, 0) / folds.length,
+        auc: rocAuc(labels, configurationScores.get(`${members}x${views}`)!),
+      })),
+    }),
   };
 }

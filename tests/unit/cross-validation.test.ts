@@ -115,8 +115,9 @@ describe('crossValidate on the WASM backend', () => {
     // The toy classes are easy: a model that learned nothing would sit near 0.5.
     expect(summary.pooledAuc).toBeGreaterThan(0.8);
     expect(summary.meanAuc).toBeCloseTo((summary.folds[0].auc + summary.folds[1].auc) / 2, 10);
-    // The rule was fitted on the held-out fold itself: no transfer to report.
+    // The rule was fitted on the held-out fold itself: no transfer to report; one network, no ensemble grid.
     expect(summary.pooledTransfer).toBeUndefined();
+    expect(summary.pooledByConfiguration).toBeUndefined();
     const total = summary.folds.reduce((n, f) => n + f.confusionMatrix.tp + f.confusionMatrix.fn, 0);
     expect(summary.pooledSensitivity * total).toBeCloseTo(summary.folds.reduce((n, f) => n + f.confusionMatrix.tp, 0), 6);
   }, 120_000);
@@ -127,6 +128,23 @@ describe('crossValidate on the WASM backend', () => {
     expect(summary.folds.map((f) => f.fold)).toEqual([1]);
     expect(summary.imagesJudged).toBe(summary.folds[0].validationCount);
     await expect(crossValidate(images, params, { folds: 3, onlyFolds: [3] })).rejects.toThrow(/outside 0..2/);
+  }, 120_000);
+
+  it('with an ensemble recipe, reports every member count under 1, 2, 4 and 8 views; all of them is the fold itself', async () => {
+    const params = { ...defaultTrainingParams, imageSize: 32, epochs: 2, batchSize: 16, seed: 3, ensembleMembers: 2 };
+    const before = tf.memory().numTensors;
+    const summary = await crossValidate(images, params, { folds: 2 });
+    expect(tf.memory().numTensors).toBe(before);
+    const grid = ['1x1', '1x2', '1x4', '1x8', '2x1', '2x2', '2x4', '2x8'];
+    for (const f of summary.folds) {
+      expect(f.byConfiguration!.map((c) => `${c.members}x${c.views}`)).toEqual(grid);
+      // The full ensemble under all eight views is what the fold's own figures measure.
+      expect(f.byConfiguration!.at(-1)!.auc).toBeCloseTo(f.auc, 10);
+    }
+    expect(summary.pooledByConfiguration!.map((c) => `${c.members}x${c.views}`)).toEqual(grid);
+    expect(summary.pooledByConfiguration!.at(-1)!.auc).toBeCloseTo(summary.pooledAuc, 10);
+    const first = summary.pooledByConfiguration![0]!;
+    expect(first.meanAuc).toBeCloseTo((summary.folds[0]!.byConfiguration![0]!.auc + summary.folds[1]!.byConfiguration![0]!.auc) / 2, 10);
   }, 120_000);
 
   it('with thresholdTransfer, fits the rule on an inner split and only measures on the held-out fold', async () => {
