@@ -5,7 +5,7 @@ import { resolveTrainingParams } from '../ml/training-params.js';
 export const trainingOptionsUsage = `[--epochs N] [--batch-size N] [--lr X] [--image-size N] [--seed N] [--architecture NAME]
   [--validation-fraction F] [--no-group-near-duplicates] [--patience N] [--no-augment] [--no-class-weights]
   [--augmentation basic|strong] [--schedule constant|cosine] [--warmup EPOCHS] [--weight-decay X]
-  [--label-smoothing X] [--average-epochs N] [--members N] [--tta | --no-tta] [--no-calibrate] [--target-sensitivity X]`;
+  [--label-smoothing X] [--average-epochs N] [--members N] [--mixup ALPHA] [--tta | --no-tta] [--no-calibrate] [--target-sensitivity X]`;
 
 /** parseArgs option definitions of the recipe flags. */
 export const trainingOptions = {
@@ -27,6 +27,7 @@ export const trainingOptions = {
   'label-smoothing': { type: 'string' },
   'average-epochs': { type: 'string' },
   members: { type: 'string' },
+  mixup: { type: 'string' },
   tta: { type: 'boolean', default: false },
   'no-tta': { type: 'boolean', default: false },
   'no-calibrate': { type: 'boolean', default: false },
@@ -64,6 +65,7 @@ export function trainingParamsFromOptions(values: TrainingOptionValues): Resolve
     labelSmoothing: numberOption('label-smoothing', values['label-smoothing'], d.labelSmoothing),
     averageEpochs: numberOption('average-epochs', values['average-epochs'], d.averageEpochs),
     ensembleMembers: numberOption('members', values.members, d.ensembleMembers),
+    mixup: numberOption('mixup', values.mixup, d.mixup),
     testTimeAugmentation: values['no-tta'] ? false : values.tta || d.testTimeAugmentation,
     calibrate: !values['no-calibrate'],
     targetSensitivity: numberOption('target-sensitivity', values['target-sensitivity'], d.targetSensitivity),

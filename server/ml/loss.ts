@@ -36,7 +36,7 @@ export function batchLoss(y: tf.Tensor, p: tf.Tensor, weights: ClassWeights, bat
   });
 }
 
-/** How many predictions land on the right side of 0.5. */
+/** How many predictions land on the same side of 0.5 as their target (a blended target counts by its larger share). */
 export function correctCount(y: tf.Tensor, p: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => p.greaterEqual(0.5).toFloat().equal(y).toFloat().sum() as tf.Scalar);
+  return tf.tidy(() => p.greaterEqual(0.5).equal(y.greaterEqual(0.5)).toFloat().sum() as tf.Scalar);
 }

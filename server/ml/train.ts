@@ -20,6 +20,7 @@ import { DataParallelEngine, supportsDataParallel } from './parallel/data-parall
 import { learningRateAt } from './learning-rate.js';
 import { defaultAugmentOptions, strongAugmentOptions } from './augment.js';
 import { WeightAverage } from './weight-average.js';
+import { mixBatch } from './mixup.js';
 
 export { balancedClassWeights };
 
@@ -165,7 +166,7 @@ export async function trainModel(
       const epochStart = performance.now();
       const order = rng.shuffle(Array.from({ length: train.count }, (_, i) => i));
       const buildBatch = (b: number) =>
-        batchArrays(train, order.slice(b * params.batchSize, (b + 1) * params.batchSize), { augment: params.augment, rng, augmentOptions });
+        mixBatch(batchArrays(train, order.slice(b * params.batchSize, (b + 1) * params.batchSize), { augment: params.augment, rng, augmentOptions }), params.mixup, rng);
       let lossSum = 0;
       let correctSum = 0;
       let learningRate = params.learningRate;

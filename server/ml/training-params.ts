@@ -26,6 +26,7 @@ const ranges: Record<NumericField, { min: number; max: number; integer: boolean;
   labelSmoothing: { min: 0, max: 0.5, integer: false },
   averageEpochs: { min: 0, max: 500, integer: true },
   ensembleMembers: { min: 1, max: 8, integer: true },
+  mixup: { min: 0, max: 4, integer: false },
 };
 
 /** Defaults filled in, every field checked; throws TrainingParamsError naming the first bad field. */

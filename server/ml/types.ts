@@ -60,6 +60,8 @@ export interface TrainingParams {
    * times the training and the forward passes). 1 = a single network.
    */
   ensembleMembers?: number;
+  /** Mixup: blend each training image and its target with another's by Beta(alpha, alpha); 0 = off. */
+  mixup?: number;
 }
 
 // The recipe of the shipped default model's weights, models/v4 and v5 (models/README.md compares
@@ -89,6 +91,7 @@ export const defaultTrainingParams: Required<TrainingParams> = {
   calibrate: true,
   averageEpochs: 0,
   ensembleMembers: 1,
+  mixup: 0,
 };
 
 /** `TrainingParams` with every field present, as `resolveTrainingParams` returns it. */

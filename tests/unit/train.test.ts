@@ -49,6 +49,24 @@ describe('balancedClassWeights', () => {
 });
 
 describe('trainModel on the WASM backend', () => {
+  it('learns the toy lesions with mixup too (blended targets, accuracy against the larger share)', async () => {
+    const before = tf.memory().numTensors;
+    const result = await trainModel({ train, validation }, params({ mixup: 0.4 }));
+    const plain = await trainModel({ train, validation }, params({ epochs: 1 }));
+    try {
+      // The blends reach the optimiser: the first epoch differs from the same seed's plain one.
+      expect(result.history[0]!.loss).not.toBe(plain.history[0]!.loss);
+      const scores = predictScores(result.model, test);
+      const correct = scores.reduce((n, s, i) => n + ((s >= 0.5 ? 1 : 0) === test.labels[i] ? 1 : 0), 0);
+      expect(correct / test.count).toBeGreaterThan(0.8);
+      expect(result.history.every((h) => h.accuracy >= 0 && h.accuracy <= 1)).toBe(true);
+    } finally {
+      result.model.dispose();
+      plain.model.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('learns the toy lesions, reports every batch and epoch, and leaks no tensors', async () => {
     const before = tf.memory().numTensors;
     const batches: BatchProgress[] = [];

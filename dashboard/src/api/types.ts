@@ -252,6 +252,7 @@ export type TrainingInput = Partial<{
   earlyStoppingPatience: number;
   averageEpochs: number;
   ensembleMembers: number;
+  mixup: number;
   epochs: number;
   imageSize: number;
   learningRate: number;

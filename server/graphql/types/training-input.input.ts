@@ -68,6 +68,9 @@ export class TrainingInput {
   @Field(() => Int, { nullable: true, defaultValue: d.ensembleMembers, description: 'Train this many networks from consecutive seeds and serve the mean of their logits as one model: 1..8 (1 = a single network). Costs this many times the training time and the forward passes.' })
   ensembleMembers?: number | null;
 
+  @Field(() => Float, { nullable: true, defaultValue: d.mixup, description: 'Mixup: blend each training image and its target with another one by Beta(alpha, alpha), the image keeping the larger share: alpha 0..4 (0 = off).' })
+  mixup?: number | null;
+
   @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Activate the new version when its held-out AUC beats the active one (the first version is always activated).' })
   autoPromote?: boolean | null;
 }

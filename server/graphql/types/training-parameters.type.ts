@@ -65,4 +65,7 @@ export class TrainingParameters {
 
   @Field(() => Int, { nullable: true, description: 'Networks averaged into the model (null on versions trained before ensembles: 1).' })
   ensembleMembers?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Mixup alpha (null on versions trained before mixup: 0, off).' })
+  mixup?: number | null;
 }

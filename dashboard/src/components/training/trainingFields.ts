@@ -30,6 +30,7 @@ const LAYOUT: FieldLayout[] = [
   { name: 'groupNearDuplicates', label: 'Keep near-duplicates out of validation', kind: 'toggle', advanced: true },
   { name: 'earlyStoppingPatience', label: 'Early-stopping patience (epochs)', kind: 'integer', min: 0, max: 500, step: 1, advanced: true },
   { name: 'averageEpochs', label: 'Average the last epochs (0 = off)', kind: 'integer', min: 0, max: 500, step: 1, advanced: true },
+  { name: 'mixup', label: 'Mixup alpha (0 = off)', kind: 'decimal', min: 0, max: 4, step: 'any', advanced: true },
   { name: 'ensembleMembers', label: 'Networks in the ensemble (1 = one)', kind: 'integer', min: 1, max: 8, step: 1, advanced: true },
   { name: 'seed', label: 'Random seed', kind: 'integer', min: 0, max: 4294967295, step: 1, advanced: true },
   { name: 'architecture', label: 'Architecture', kind: 'text', advanced: true },
