@@ -141,16 +141,24 @@ describe('training over the API', () => {
     const response = await start({ epochs: 0 });
     expect(response.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'BAD_TRAINING_INPUT' });
     expect(response.errors![0].message).toMatch(/epochs/);
+    const tooManyMembers = await start({ ensembleMembers: 9 });
+    expect(tooManyMembers.errors![0].message).toMatch(/ensembleMembers/);
+    expect((await start({ mixup: -0.5 })).errors![0].message).toMatch(/mixup/);
     const unknownArchitecture = await start({ architecture: 'resnet-9000' });
     expect(unknownArchitecture.errors![0].message).toMatch(/architecture/);
     expect(app.services.training.activeRun()).toBeNull();
   });
 
   it('promotes, rolls back and deletes by the rules', async () => {
-    const trained = await start({ ...quick, seed: 9 });
+    // v2 is a two-network ensemble trained with mixup: once promoted, the inference threads serve it.
+    const trained = await start({ ...quick, seed: 9, ensembleMembers: 2, mixup: 0.2 });
     expect(trained.errors).toBeUndefined();
     await app.services.training.whenIdle();
     expect(await runStatus(trained.data!.startTraining.id)).toBe('SUCCEEDED');
+    const v2 = (await gql(app.url, '{ model(version: "v2") { weightsFrom epochsCompleted trainingParams { ensembleMembers mixup } } }')).data!.model;
+    expect(v2.trainingParams).toEqual({ ensembleMembers: 2, mixup: 0.2 });
+    expect(v2.weightsFrom).toMatch(/^mean of 2 members' logits: seed 9 .*; seed 10 /);
+    expect(v2.epochsCompleted).toBe(4);
     const listing = await gql(app.url, '{ models { active versions { version active } } }');
     expect(listing.data!.models).toEqual({ active: 'v1', versions: [{ version: 'v1', active: true }, { version: 'v2', active: false }] });
 
@@ -158,8 +166,9 @@ describe('training over the API', () => {
     expect(promoted.data!.promoteModel).toEqual({ version: 'v2', active: true });
     // The served model changed with the promotion.
     const image = await fs.readFile(toy.files[0].path);
-    const classified = await gqlUpload(app.url, 'mutation ($i: Upload!) { classify(image: $i) { modelVersion } }', { i: null }, { 'variables.i': { bytes: image, name: 'a.jpg' } });
-    expect(classified.data!.classify.modelVersion).toBe('v2');
+    const classified = await gqlUpload(app.url, 'mutation ($i: Upload!) { classify(image: $i, explain: true) { modelVersion probability explanation { layer } } }', { i: null }, { 'variables.i': { bytes: image, name: 'a.jpg' } });
+    expect(classified.errors).toBeUndefined();
+    expect(classified.data!.classify).toMatchObject({ modelVersion: 'v2', explanation: { layer: 'm1_conv3+m2_conv3' } });
 
     expect(codes(await gql(app.url, `mutation { deleteModel(version: "v2") { active } }`, {}, admin))).toEqual(['MODEL_ACTIVE']);
     expect(codes(await gql(app.url, `mutation { promoteModel(version: "v9") { version } }`, {}, admin))).toEqual(['MODEL_NOT_FOUND']);

@@ -33,7 +33,7 @@ export class Explanation {
   @Field(() => String, { description: 'grad-cam' })
   method!: string;
 
-  @Field(() => String, { description: 'The layer whose feature maps were weighted.' })
+  @Field(() => String, { description: 'The layer whose feature maps were weighted (one per member of an ensemble, joined by '+').' })
   layer!: string;
 
   @Field(() => String, { description: 'The class whose evidence the map shows: the predicted one.' })
