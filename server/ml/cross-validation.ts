@@ -6,14 +6,11 @@ import { subset, type LabelledImages } from './dataset.js';
 import { stratifiedGroupFolds, foldSplit, stratifiedSplit } from './splits.js';
 import { fitDecisionRule } from './decision-rule.js';
 import { chooseThreshold, evaluateScores, rocAuc } from './metrics.js';
-import { predictScores, predictViewScores } from './predict.js';
-import { combineViews, fitTemperature } from './calibration.js';
-import { testTimeViews } from './tta.js';
-import { combineMembers } from './ensemble.js';
+import { predictScores } from './predict.js';
+import { scoreConfigurations, type ConfigurationAuc, type ConfigurationScores } from './ensemble-configurations.js';
 import { NEAR_DUPLICATE_BITS, nearDuplicateGroups, perceptualHashes, sharedGroups } from './near-duplicates.js';
 import type { TrainingCallbacks } from './train.js';
 import { trainEnsemble } from './train-ensemble.js';
-import type { tf } from './tf.js';
 import type { ConfusionMatrix, ResolvedTrainingParams } from './types.js';
 
 export interface CrossValidationOptions {
@@ -67,13 +64,6 @@ export interface FoldResult {
   transfer?: ThresholdTransfer[];
   /** With an ensemble recipe: the held-out AUC of its first k members together under the first v views. */
   byConfiguration?: ConfigurationAuc[];
-}
-
-/** One serving configuration of an ensemble: how many of its members, how many test-time views. */
-export interface ConfigurationAuc {
-  members: number;
-  views: number;
-  auc: number;
 }
 
 export interface CrossValidationSummary {
@@ -151,7 +141,7 @@ export async function crossValidate(
         trainingSeconds: result.seconds,
         confusionMatrix: metrics.confusionMatrix,
         ...(transfer && { innerValidationCount: ruleImages.count, transfer: transferOf(transfer.targets, ruleImages, rule.scores, heldOut, scores) }),
-        ...(result.memberModels && { byConfiguration: configurations(result.memberModels, result.model, ruleImages, heldOut, params, inner !== undefined, configurationScores) }),
+        ...(result.memberModels && { byConfiguration: scoreConfigurations(result.memberModels, result.model, ruleImages, heldOut, params, inner !== undefined, configurationScores) }),
       };
       results.push(foldResult);
       pooledLabels.push(...heldOut.labels);
@@ -163,46 +153,6 @@ export async function crossValidate(
     }
   }
   return summarize(results, pooledLabels, pooledScores, duplicates, configurationScores);
-}
-
-/** Held-out scores of each configuration, fold after fold, keyed `members x views`. */
-type ConfigurationScores = Map<string, number[]>;
-
-/**
- * How much each member and each test-time view adds: the ensembles of the first k members (k = 1
- * is the plain recipe's network), each scored under the first 1, 2, 4 and 8 views (as many as
- * the recipe uses), a temperature fitted on the rule's images for each. Appends every
- * configuration's held-out scores to `pooled`.
- */
-function configurations(
-  members: tf.LayersModel[],
-  ensemble: tf.LayersModel,
-  ruleImages: LabelledImages,
-  heldOut: LabelledImages,
-  params: ResolvedTrainingParams,
-  separateRuleImages: boolean,
-  pooled: ConfigurationScores,
-): ConfigurationAuc[] {
-  const viewCounts = params.testTimeAugmentation ? [1, 2, 4, 8] : [1];
-  const views = testTimeViews.slice(0, viewCounts.at(-1));
-  const results: ConfigurationAuc[] = [];
-  for (let k = 1; k <= members.length; k++) {
-    const model = k === 1 ? members[0]! : k === members.length ? ensemble : combineMembers(members.slice(0, k));
-    try {
-      const ruleViews = predictViewScores(model, ruleImages, params.batchSize, views);
-      const heldOutViews = separateRuleImages ? predictViewScores(model, heldOut, params.batchSize, views) : ruleViews;
-      for (const v of viewCounts) {
-        const temperature = params.calibrate ? fitTemperature(ruleImages.labels, ruleViews.slice(0, v)) : 1;
-        const scores = combineViews(heldOutViews.slice(0, v), temperature);
-        results.push({ members: k, views: v, auc: rocAuc(heldOut.labels, scores) });
-        const key = `${k}x${v}`;
-        pooled.set(key, [...(pooled.get(key) ?? []), ...scores]);
-      }
-    } finally {
-      if (model !== members[0] && model !== ensemble) model.dispose();
-    }
-  }
-  return results;
 }
 
 /** Each target's threshold chosen on the rule's images, measured on the held-out fold. */
