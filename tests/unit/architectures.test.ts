@@ -29,6 +29,27 @@ describe('architecture registry', () => {
   });
 });
 
+describe('the original CNN family', () => {
+  it('keeps the original exactly as the shipped weights need it, and adds a fourth stage beside it', () => {
+    const original = buildModel('original-cnn', { imageSize: 96, seed: 42 });
+    const four = buildModel('original-cnn-4', { imageSize: 96, seed: 42 });
+    try {
+      expect(original.layers.map((l) => l.name)).toEqual(['conv1', 'pool1', 'conv2', 'pool2', 'conv3', 'pool3', 'flatten', 'dense1', 'output']);
+      expect(original.countParams()).toBe(2_452_801);
+      // The fourth stage halves the map the dense head reads (12x12x128 -> 6x6x256).
+      expect(four.getLayer('flatten').outputShape).toEqual([null, 6 * 6 * 256]);
+      expect(four.countParams()).toBe(1_568_321);
+      const x = tf.randomUniform([2, 96, 96, 3], 0, 1, 'float32', 5);
+      const p = four.predict(x) as tf.Tensor;
+      expect(p.shape).toEqual([2, 1]);
+      tf.dispose([x, p]);
+    } finally {
+      original.dispose();
+      four.dispose();
+    }
+  });
+});
+
 describe.each(residualNets)('%s', (name) => {
   it('maps [n, size, size, 3] to one probability per image, at its smallest size and at 96 px', () => {
     for (const imageSize of [getArchitecture(name).minImageSize, 96]) {

@@ -30,6 +30,11 @@ const catalog: ArchitectureInfo[] = [
     description: 'Conv 32/64/128 (3x3, ReLU) each with 2x2 max-pooling, Dense 128, sigmoid output',
     minImageSize: 16,
   },
+  {
+    name: 'original-cnn-4',
+    description: 'The original CNN with a fourth stage: Conv 32/64/128/256 (3x3, ReLU) each with 2x2 max-pooling, Dense 128, sigmoid output',
+    minImageSize: 16,
+  },
   ...Object.entries(resNetShapes).map(([name, shape]) => resNetInfo(name, shape)),
 ];
 

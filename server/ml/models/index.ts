@@ -2,7 +2,7 @@
 // networks the same way. catalog.ts lists them (names, sizes) without tfjs; this adds the builders.
 import type { tf } from '../tf.js';
 import type { Architecture, ArchitectureOptions } from './architecture.js';
-import { buildOriginalCnn } from './original-cnn.js';
+import { buildOriginalCnn, buildOriginalCnn4 } from './original-cnn.js';
 import { buildLesionResNet } from './lesion-resnet.js';
 import { architectureInfo, resNetShapes } from './catalog.js';
 
@@ -11,6 +11,7 @@ export { architectureNames, UnknownArchitectureError } from './catalog.js';
 
 const builders: Record<string, Architecture['build']> = {
   'original-cnn': buildOriginalCnn,
+  'original-cnn-4': buildOriginalCnn4,
   ...Object.fromEntries(Object.entries(resNetShapes).map(([name, shape]) => [name, (options: ArchitectureOptions) => buildLesionResNet(options, shape, name.replace(/-/g, '_'))])),
 };
 
