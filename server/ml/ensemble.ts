@@ -11,7 +11,7 @@ type Layer = tf.layers.Layer;
 type Symbolic = tf.SymbolicTensor;
 
 /** Prefix of member m's layer names (m from 0): `m1_conv1`, `m2_conv1`, ... */
-export const memberPrefix = (m: number) => `m${m + 1}_`;
+const memberPrefix = (m: number) => `m${m + 1}_`;
 
 /** A fresh, unbuilt copy of `layer` under another name (same class and configuration). */
 function cloneLayer(layer: Layer, name: string): Layer {
@@ -79,10 +79,4 @@ export function combineMembers(members: tf.LayersModel[]): tf.LayersModel {
   head.setWeights([kernel, bias]);
   tf.dispose([kernel, bias]);
   return model;
-}
-
-/** How many members a model combines: 1 for an ordinary network. */
-export function memberCount(model: tf.LayersModel): number {
-  const members = new Set(model.layers.map((layer) => /^m(\d+)_/.exec(layer.name)?.[1]).filter((m) => m !== undefined));
-  return model.name === 'ensemble' && members.size > 0 ? members.size : 1;
 }

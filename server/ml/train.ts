@@ -1,7 +1,8 @@
 // The training loop: seeded, class-weighted binary cross-entropy with Adam(W) on a learning-rate
-// schedule, progress events per batch and epoch, cancellation between batches, early stopping
-// on validation AUC, and optionally the mean of the last epochs' weights (stochastic weight
-// averaging) when validation says it beats the best single epoch.
+// schedule, optionally on mixup blends of the batches; progress events per batch and epoch,
+// cancellation between batches, early stopping on validation AUC, and optionally the mean of the
+// last epochs' weights (stochastic weight averaging) when validation says it beats the best
+// single epoch.
 // A hand-written loop rather than model.fit: fit has no per-sample weights, no AUC and no
 // clean way to stop from another thread. The optimizer steps run on a training engine: this
 // thread alone, or data-parallel replica workers when more than one thread is allowed.
