@@ -6,10 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { datasetFingerprint, loadImageFolder, subset } from '../ml/dataset.js';
+import { datasetFingerprint, loadImageFolder } from '../ml/dataset.js';
 import { chooseThreshold, evaluateScores } from '../ml/metrics.js';
-import { nearDuplicateGroups, perceptualHashes } from '../ml/near-duplicates.js';
-import { stratifiedSplit } from '../ml/splits.js';
+import { validationSplit } from '../ml/validation-split.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { startCli, loadClassifier, runCli } from './common.js';
 import { printMetrics } from './print-metrics.js';
@@ -42,8 +41,7 @@ runCli(async () => {
   const recorded = metadata.datasetFingerprint?.hash;
   const found = datasetFingerprint(test ? { train: all, test } : { train: all }).hash;
   if (recorded !== found) throw new Error(`${values.data} is not the data ${metadata.version} was trained on (fingerprint ${found.slice(0, 12)} against ${recorded?.slice(0, 12) ?? 'none recorded'})`);
-  const groups = params.groupNearDuplicates ? nearDuplicateGroups(perceptualHashes(all)) : undefined;
-  const validation = subset(all, stratifiedSplit(all.labels, params.validationFraction, params.seed, groups).validation);
+  const { validation } = validationSplit(all, params);
   const scores = classifier.scoreImages(validation);
   const before = evaluateScores(validation.labels, scores, metadata.threshold);
   const stored = metadata.metrics.validation;

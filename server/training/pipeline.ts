@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../ml/tf.js';
 import { backendInfo } from '../ml/backend.js';
-import { loadImageFolder, subset, datasetFingerprint, type LabelledImages } from '../ml/dataset.js';
+import { loadImageFolder, datasetFingerprint, type LabelledImages } from '../ml/dataset.js';
 import { TrainingCancelledError } from '../ml/train.js';
 import { describeWeights, trainEnsemble } from '../ml/train-ensemble.js';
-import { stratifiedSplit } from '../ml/splits.js';
-import { describeGroups, nearDuplicateGroups, perceptualHashes } from '../ml/near-duplicates.js';
+import { validationSplit } from '../ml/validation-split.js';
+import { describeGroups } from '../ml/near-duplicates.js';
 import { predictViewScores } from '../ml/predict.js';
 import { combineViews } from '../ml/calibration.js';
 import { fitDecisionRule } from '../ml/decision-rule.js';
@@ -72,10 +72,7 @@ async function trainAndSave(
   const all = await loadSplit(trainDir, request, emit, signal);
   if (all.count === 0) throw new NoTrainingDataError(`no readable images under ${trainDir}`);
   const test = fs.existsSync(testDir) ? await loadSplit(testDir, request, emit, signal) : undefined;
-  const groups = params.groupNearDuplicates ? nearDuplicateGroups(perceptualHashes(all)) : undefined;
-  const split = stratifiedSplit(all.labels, params.validationFraction, params.seed, groups);
-  const train = subset(all, split.train);
-  const validation = subset(all, split.validation);
+  const { train, validation, groups } = validationSplit(all, params);
 
   emit({
     type: 'stage',
