@@ -29,6 +29,7 @@ import {
 } from './bench-measure.js';
 import type { SingleThreadReply, SingleThreadRequest } from './bench-single-thread.js';
 import { measureApi, type ApiFigures } from './bench-api.js';
+import { shardRanges } from '../util/shard-ranges.js';
 
 /** The same measurements on one thread, in a worker with its own one-thread backend. */
 class SingleThreadProbe {
@@ -99,8 +100,8 @@ async function measureScaling(shape: BenchShape, compare: boolean, classifier: C
   // Batch inference as the server runs it (inference-pool.ts): the batch split over one
   // one-thread worker per thread, all at once.
   const threads = trainingThreads();
-  const shards = Array.from({ length: threads }, (_, k) => Math.floor(((k + 1) * shape.batchSize) / threads) - Math.floor((k * shape.batchSize) / threads));
-  const workers = await Promise.all(shards.map((batchSize) => SingleThreadProbe.start({ ...shape, batchSize })));
+  const shards = shardRanges(shape.batchSize, threads);
+  const workers = await Promise.all(shards.map(({ count }) => SingleThreadProbe.start({ ...shape, batchSize: count })));
   await Promise.all(workers.map((w) => w.measure('infer'))); // warm-up: model built, kernels set up
   // Wall clock from the first request to the last answer, so the shards must really run
   // together; three rounds of passes per worker, so starting and stopping weigh little.

@@ -34,7 +34,6 @@ export function supportsDataParallel(model: tf.LayersModel): boolean {
   return model.nonTrainableWeights.every((w) => BATCH_NORM_STATISTICS.test(w.originalName));
 }
 
-
 export class DataParallelEngine implements TrainingEngine {
   private readonly x: Float32Array;
   private readonly y: Float32Array;
