@@ -57,12 +57,13 @@ export async function trainEnsemble(
 ): Promise<EnsembleTrainingResult> {
   const params: Required<TrainingParams> = { ...defaultTrainingParams, ...requested };
   const count = params.ensembleMembers;
+  // Member m's epochs continue where member m - 1's planned ones end.
+  const asOneRun = <T extends { epoch: number; epochs: number }>(progress: T, m: number): T => ({ ...progress, epoch: m * params.epochs + progress.epoch, epochs: count * params.epochs });
   const models: tf.LayersModel[] = [];
   const runs: TrainingResult[] = [];
   try {
     for (let m = 0; m < count; m++) {
       const seed = memberSeed(params.seed, m);
-      const before = m * params.epochs;
       const membersAfter = count - m - 1;
       const run = await trainModel(
         data,
@@ -70,12 +71,10 @@ export async function trainEnsemble(
         {
           onBatchEnd: (p) =>
             callbacks.onBatchEnd?.({
-              ...p,
-              epoch: before + p.epoch,
-              epochs: count * params.epochs,
+              ...asOneRun(p, m),
               etaSeconds: p.etaSeconds + (membersAfter * params.epochs * p.batchesPerEpoch * params.batchSize) / p.imagesPerSecond,
             }),
-          onEpochEnd: (p) => callbacks.onEpochEnd?.({ ...p, epoch: before + p.epoch, epochs: count * params.epochs }),
+          onEpochEnd: (p) => callbacks.onEpochEnd?.(asOneRun(p, m)),
         },
         signal,
         options,
@@ -90,7 +89,7 @@ export async function trainEnsemble(
     if (count > 1 && !keepMembers) models.forEach((member) => member.dispose());
     return {
       model,
-      history: runs.flatMap((run, m) => run.history.map((h) => ({ ...h, epoch: m * params.epochs + h.epoch, epochs: count * params.epochs }))),
+      history: runs.flatMap((run, m) => run.history.map((h) => asOneRun(h, m))),
       bestEpoch: first.bestEpoch,
       ...(first.averaged && count === 1 ? { averaged: first.averaged } : {}),
       stoppedEarly: runs.some((run) => run.stoppedEarly),
