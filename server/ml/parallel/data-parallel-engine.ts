@@ -12,7 +12,7 @@ import type { EngineSettings, StepOutcome, TrainingEngine } from '../training-en
 import type { ReplicaMemory } from './protocol.js';
 import { ReplicaHandle } from './replica-handle.js';
 import { shardRanges } from '../../util/shard-ranges.js';
-import { allocateSharedBuffers, flatLayout, slotOf, statisticsSlot, type FlatLayout, type SharedBuffers } from './shared-buffers.js';
+import { allocateSharedBuffers, flatLayout, optimizerViews, slotOf, statisticsSlot, type FlatLayout, type SharedBuffers } from './shared-buffers.js';
 
 export interface DataParallelSettings extends EngineSettings {
   architecture: string;
@@ -55,8 +55,7 @@ export class DataParallelEngine implements TrainingEngine {
     this.buffers = buffers;
     this.x = new Float32Array(buffers.x);
     this.y = new Float32Array(buffers.y);
-    this.summed = new Float32Array(buffers.summed);
-    this.weights = new Float32Array(buffers.weights);
+    ({ summed: this.summed, weights: this.weights } = optimizerViews(buffers, trainable));
   }
 
   get threads(): number {
@@ -69,7 +68,7 @@ export class DataParallelEngine implements TrainingEngine {
     const trainable = flatLayout(model.trainableWeights.map((w) => w.shape as number[]));
     const statistics = flatLayout(model.nonTrainableWeights.map((w) => w.shape as number[]));
     const buffers = allocateSharedBuffers({ ...settings, replicas: settings.threads, trainable, statistics });
-    const weights = new Float32Array(buffers.weights);
+    const { weights } = optimizerViews(buffers, trainable);
     model.trainableWeights.forEach((w, i) => slotOf(weights, trainable, i).set(w.read().dataSync()));
 
     const { architecture, imageSize, seed, learningRate, classWeights } = settings;

@@ -12,13 +12,7 @@ import type { StepOutcome } from '../training-engine.js';
 import { FlatAdam } from './flat-adam.js';
 import type { ReplicaMemory, ReplicaSetup } from './protocol.js';
 import { decayedWeights } from '../weight-decay.js';
-import { gradientSlot, slotOf, statisticsSlot } from './shared-buffers.js';
-
-/** Every replica's gradient slot: a replica reads them all for its own range. */
-function optimizerSlots({ buffers, trainable }: ReplicaSetup): Float32Array[] {
-  const replicas = buffers.gradients.byteLength / (4 * trainable.length);
-  return Array.from({ length: replicas }, (_, k) => gradientSlot(buffers, trainable, k));
-}
+import { optimizerViews, slotOf, statisticsSlot } from './shared-buffers.js';
 
 /** The WASM backend when it is the one in use (replicas always run on it; tests may not). */
 function wasmBackend(): BackendWasm | undefined {
@@ -38,7 +32,8 @@ export class ModelReplica {
 
   constructor(private readonly setup: ReplicaSetup) {
     const { architecture, imageSize, seed, learningRate, weightDecay, buffers, trainable, statistics, optimizerRange } = setup;
-    this.weights = new Float32Array(buffers.weights);
+    const views = optimizerViews(buffers, trainable);
+    this.weights = views.weights;
     this.model = buildModel(architecture, { imageSize, seed });
     this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
     if (JSON.stringify(this.variables.map((v) => v.shape)) !== JSON.stringify(trainable.shapes)) {
@@ -51,12 +46,21 @@ export class ModelReplica {
     decayedWeights(this.model).forEach((decayed, i) => {
       if (decayed) decayMask.fill(1, trainable.offsets[i], trainable.offsets[i]! + slotOf(this.weights, trainable, i).length);
     });
-    this.optimizer = new FlatAdam(optimizerRange.from, optimizerRange.to, { learningRate, epsilon: tf.backend().epsilon(), weightDecay, decayMask });
+    const { from, to } = optimizerRange;
+    // Moments and all the arrays a step reads in the shared WebAssembly memory: the SIMD Adam
+    // kernel runs there (1.0-1.5 ms instead of 6.6-9.6 for a JS loop over half of 2.45 M weights).
+    this.optimizer = new FlatAdam(
+      from,
+      to,
+      { learningRate, epsilon: tf.backend().epsilon(), weightDecay, decayMask },
+      { first: views.firstMoment.subarray(from, to), second: views.secondMoment.subarray(from, to) },
+      buffers.optimizer,
+    );
     this.x = new Float32Array(buffers.x);
     this.y = new Float32Array(buffers.y);
-    this.slots = optimizerSlots(setup);
+    this.slots = views.gradients;
     this.gradients = this.slots[setup.replica]!;
-    this.summed = new Float32Array(buffers.summed);
+    this.summed = views.summed;
   }
 
   /** Writes the gradient of rows [start, start + count), at the current shared weights, into this replica's slot. */

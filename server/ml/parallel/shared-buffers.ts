@@ -1,6 +1,7 @@
-// Memory the coordinator and its replica workers share: the batch, one gradient slot per
-// replica, the summed gradient and the weights. SharedArrayBuffers reach a worker through
-// workerData without being copied, so nothing tensor-sized ever travels through postMessage.
+// Memory the coordinator and its replica workers share: the batch, the weights, one gradient
+// slot per replica, the summed gradient and Adam's moments. SharedArrayBuffers (and a shared
+// WebAssembly.Memory) reach a worker through workerData without being copied, so nothing
+// tensor-sized ever travels through postMessage.
 
 /** Where each tensor of a list sits in one flat float32 array. */
 export interface FlatLayout {
@@ -27,17 +28,22 @@ export function slotOf(flat: Float32Array, layout: FlatLayout, index: number): F
   return flat.subarray(start, start + size);
 }
 
+/** A shared WebAssembly.Memory (the project's TypeScript libs do not declare WebAssembly). */
+export interface SharedMemory {
+  readonly buffer: SharedArrayBuffer;
+}
+
 export interface SharedBuffers {
   /** Batch inputs: up to maxBatch rows of size x size x 3. */
   x: SharedArrayBuffer;
   /** Batch targets: up to maxBatch values. */
   y: SharedArrayBuffer;
-  /** Replica k's gradient of its shard at [k * trainable.length, (k + 1) * trainable.length). */
-  gradients: SharedArrayBuffer;
-  /** The batch gradient: the sum of the replicas' slots. */
-  summed: SharedArrayBuffer;
-  /** The current weights, in model.trainableWeights order: each replica updates its range. */
-  weights: SharedArrayBuffer;
+  /**
+   * Everything Adam reads and writes, in one WebAssembly memory so that the SIMD Adam kernel
+   * works on it in place: see optimizerViews for the layout.
+   */
+  optimizer: SharedMemory;
+  replicas: number;
   /** Replica k's non-trainable weights (model.nonTrainableWeights order) at [k * statistics.length, ...). */
   statistics: SharedArrayBuffer;
 }
@@ -51,21 +57,47 @@ export interface BufferSizes {
 }
 
 const floats = (count: number) => new SharedArrayBuffer(4 * count);
+const PAGE_BYTES = 65536;
+
+interface WebAssemblyMemoryApi {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => SharedMemory;
+}
+
+/** Arrays of the optimizer's memory, each trainable.length floats, in model.trainableWeights order. */
+export interface OptimizerViews {
+  /** The current weights: each replica's Adam updates its own range. */
+  weights: Float32Array;
+  /** The batch gradient: the sum of the replicas' slots. */
+  summed: Float32Array;
+  /** Adam's moments: each replica keeps those of its own range. */
+  firstMoment: Float32Array;
+  secondMoment: Float32Array;
+  /** Replica k's gradient of its shard. */
+  gradients: Float32Array[];
+}
 
 export function allocateSharedBuffers({ maxBatch, imageSize, replicas, trainable, statistics }: BufferSizes): SharedBuffers {
+  const pages = Math.max(1, Math.ceil((4 * trainable.length * (4 + replicas)) / PAGE_BYTES));
+  const { Memory } = (globalThis as unknown as { WebAssembly: WebAssemblyMemoryApi }).WebAssembly;
   return {
     x: floats(maxBatch * imageSize * imageSize * 3),
     y: floats(maxBatch),
-    gradients: floats(replicas * trainable.length),
-    summed: floats(trainable.length),
-    weights: floats(trainable.length),
+    optimizer: new Memory({ initial: pages, maximum: pages, shared: true }),
+    replicas,
     statistics: floats(replicas * statistics.length),
   };
 }
 
-/** Replica `replica`'s gradient slot. */
-export function gradientSlot(buffers: SharedBuffers, trainable: FlatLayout, replica: number): Float32Array {
-  return new Float32Array(buffers.gradients, 4 * replica * trainable.length, trainable.length);
+export function optimizerViews(buffers: SharedBuffers, trainable: FlatLayout): OptimizerViews {
+  const { buffer } = buffers.optimizer;
+  const region = (k: number) => new Float32Array(buffer, 4 * k * trainable.length, trainable.length);
+  return {
+    weights: region(0),
+    summed: region(1),
+    firstMoment: region(2),
+    secondMoment: region(3),
+    gradients: Array.from({ length: buffers.replicas }, (_, k) => region(4 + k)),
+  };
 }
 
 /** Replica `replica`'s slot of non-trainable weights. */

@@ -17,6 +17,10 @@ export interface SimdKernels {
   matMulTransposedA(a: number, b: number, c: number, depth: number, m: number, n: number, chunk: number, accumulate: number): void;
   winogradOutputGradient(dy: number, planes: number, batch: number, tilesY: number, tilesX: number, channels: number): void;
   winogradOutput(planes: number, bias: number, y: number, batch: number, tilesY: number, tilesX: number, channels: number, hasBias: number, relu: number): void;
+  adamStep(
+    weights: number, weightsOut: number, gradient0: number, gradient1: number, gradients: number, summed: number, firstMoment: number, secondMoment: number, count: number,
+    beta1: number, beta2: number, stepSize: number, inverseCorrection2: number, epsilon: number, shrink: number,
+  ): void;
 }
 
 // The parts of the WebAssembly API used here (the project's TypeScript libs do not declare them).
@@ -56,7 +60,11 @@ function backendMemory(backend: WasmBackend): { buffer: ArrayBufferLike } | unde
 
 export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
   const memory = backendMemory(backend);
-  if (!memory) return undefined;
+  return memory ? simdKernelsOn(memory) : undefined;
+}
+
+/** The kernels on any WebAssembly.Memory (the data-parallel optimizer's shared one, say). */
+export function simdKernelsOn(memory: { buffer: ArrayBufferLike }): SimdKernels | undefined {
   let kernels = instances.get(memory);
   if (kernels === undefined) {
     const module = compiledModule(memory.buffer instanceof SharedArrayBuffer);
