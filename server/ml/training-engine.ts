@@ -5,6 +5,7 @@ import { tf } from './tf.js';
 import { batchTensors, type BatchArrays } from './dataset.js';
 import { batchLoss, correctCount, type ClassWeights } from './loss.js';
 import { decayedWeights } from './weight-decay.js';
+import { HeapAdam } from './heap-adam.js';
 
 export interface StepOutcome {
   /** Mean class-weighted loss over the batch, before the step. */
@@ -36,7 +37,9 @@ export interface EngineSettings {
 /** Trains `model` in place, in this thread. */
 export class SingleThreadEngine implements TrainingEngine {
   readonly threads = 1;
-  private readonly optimizer: tf.AdamOptimizer;
+  /** On WASM, Adam(W) by this project's SIMD kernel; elsewhere tf.train.adam and a decay pass. */
+  private readonly heapAdam: HeapAdam | undefined;
+  private readonly optimizer: tf.AdamOptimizer | undefined;
   private readonly variables: tf.Variable[];
   private readonly decayed: tf.Variable[];
 
@@ -44,10 +47,11 @@ export class SingleThreadEngine implements TrainingEngine {
     private readonly model: tf.LayersModel,
     private readonly settings: EngineSettings,
   ) {
-    this.optimizer = tf.train.adam(settings.learningRate);
     this.variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const mask = decayedWeights(model);
     this.decayed = this.variables.filter((_, i) => mask[i]);
+    this.heapAdam = HeapAdam.forCurrentBackend(this.variables, mask, settings.weightDecay ?? 0);
+    this.optimizer = this.heapAdam ? undefined : tf.train.adam(settings.learningRate);
   }
 
   async step(batch: BatchArrays, learningRate = this.settings.learningRate): Promise<StepOutcome> {
@@ -59,12 +63,8 @@ export class SingleThreadEngine implements TrainingEngine {
       return batchLoss(y, p, this.settings.classWeights, batch.count, this.settings.labelSmoothing ?? 0);
     }, this.variables);
     try {
-      // AdamW: w <- w (1 - lr wd) - lr adam(g), the gradient taken at the undecayed weights.
-      const decay = learningRate * (this.settings.weightDecay ?? 0);
-      if (decay > 0) tf.tidy(() => this.decayed.forEach((v) => v.assign(v.mul(1 - decay))));
-      // tf's Adam reads its rate on every update, so a schedule only has to set it.
-      (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
-      this.optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+      if (this.heapAdam) this.heapAdam.apply(grads, learningRate);
+      else this.applyWithTensorflowAdam(grads, learningRate);
       const [lossValue] = await loss.data();
       const [correctValue] = await correct!.data();
       return { loss: lossValue, correct: correctValue };
@@ -73,9 +73,19 @@ export class SingleThreadEngine implements TrainingEngine {
     }
   }
 
+  private applyWithTensorflowAdam(grads: tf.NamedTensorMap, learningRate: number): void {
+    // AdamW: w <- w (1 - lr wd) - lr adam(g), the gradient taken at the undecayed weights.
+    const decay = learningRate * (this.settings.weightDecay ?? 0);
+    if (decay > 0) tf.tidy(() => this.decayed.forEach((v) => v.assign(v.mul(1 - decay))));
+    // tf's Adam reads its rate on every update, so a schedule only has to set it.
+    (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+    this.optimizer!.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+  }
+
   async syncModel(): Promise<void> {}
 
   async dispose(): Promise<void> {
-    this.optimizer.dispose();
+    this.optimizer?.dispose();
+    this.heapAdam?.dispose();
   }
 }
