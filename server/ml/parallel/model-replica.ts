@@ -68,8 +68,9 @@ export class ModelReplica {
     const { imageSize, classWeights, labelSmoothing, trainable } = this.setup;
     this.loadWeights();
     const stride = imageSize * imageSize * 3;
-    const x = tf.tensor4d(this.x.slice(start * stride, (start + count) * stride), [count, imageSize, imageSize, 3]);
-    const y = tf.tensor2d(this.y.slice(start, start + count), [count, 1]);
+    // Views, not copies: WASM copies a new tensor's values onto its heap at once.
+    const x = tf.tensor4d(this.x.subarray(start * stride, (start + count) * stride), [count, imageSize, imageSize, 3]);
+    const y = tf.tensor2d(this.y.subarray(start, start + count), [count, 1]);
     let correct: tf.Scalar | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const p = this.model.apply(x, { training: true }) as tf.Tensor;
