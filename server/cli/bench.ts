@@ -104,14 +104,11 @@ async function measureScaling(shape: BenchShape, compare: boolean, classifier: C
   const workers = await Promise.all(shards.map(({ count }) => SingleThreadProbe.start({ ...shape, batchSize: count })));
   await Promise.all(workers.map((w) => w.measure('infer'))); // warm-up: model built, kernels set up
   // Wall clock from the first request to the last answer, so the shards must really run
-  // together; three rounds of passes per worker, so starting and stopping weigh little.
-  const chained = 3;
+  // together; each worker runs a round of passes, as the one-thread side does with the whole batch.
   const pooled = async () => {
     const started = performance.now();
-    await Promise.all(workers.map(async (w) => {
-      for (let r = 0; r < chained; r++) await w.measure('infer');
-    }));
-    return (shape.batchSize * batchInferenceRepeats(shape.quick) * chained) / ((performance.now() - started) / 1000);
+    await Promise.all(workers.map((w) => w.measure('infer')));
+    return (shape.batchSize * batchInferenceRepeats(shape.quick)) / ((performance.now() - started) / 1000);
   };
   try {
     return {
