@@ -43,6 +43,7 @@ export interface SharedBuffers {
    * works on it in place: see optimizerViews for the layout.
    */
   optimizer: SharedMemory;
+  /** Replicas, each with a gradient slot in `optimizer`. */
   replicas: number;
   /** Replica k's non-trainable weights (model.nonTrainableWeights order) at [k * statistics.length, ...). */
   statistics: SharedArrayBuffer;
