@@ -44,6 +44,7 @@ export class HeapAdam {
       // New weights into a fresh tensor, not over the variable's memory: WASM caches XNNPACK
       // operators with their weights packed, keyed by the weight tensor.
       const next = backend.makeOutput(v.shape, 'float32');
+      // One gradient, given as its own "sum": the kernel then copies nothing.
       kernels.adamStep(
         at(v), at(next), at(gradient), at(gradient), 1, at(gradient), at(first), at(second), v.size,
         beta1, beta2, stepSize, inverseCorrection2, backend.epsilon(), this.decayed[i] ? shrink : 1,

@@ -742,7 +742,8 @@
   )
 
   ;; One Adam(W) step over `count` floats, in float32 as tf.train.adam computes it:
-  ;;   g = g0 + g1 (g0 alone when $gradients is 1), written to $summed;
+  ;;   g = g0 + g1 (g0 alone when $gradients is 1), written to $summed unless that is $g0 itself
+  ;;   (a single gradient needs no copy: 4 bytes a weight less to write);
   ;;   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
   ;;   w' = w * shrink - stepSize * m / (sqrt(v * inverseCorrection2) + epsilon), into $wOut
   ;; ($wOut = $w updates in place; a fresh tensor's memory keeps operators cached for w valid).
@@ -752,7 +753,7 @@
     (param $m i32) (param $v i32) (param $count i32)
     (param $beta1 f32) (param $beta2 f32) (param $stepSize f32) (param $inverseCorrection2 f32)
     (param $epsilon f32) (param $shrink f32)
-    (local $end i32) (local $groupsEnd i32)
+    (local $end i32) (local $groupsEnd i32) (local $writeSummed i32)
     (local $g v128) (local $mj v128) (local $vj v128)
     (local $b1 v128) (local $b2 v128) (local $rest1 v128) (local $rest2 v128)
     (local $step v128) (local $ic2 v128) (local $eps v128) (local $sh v128)
@@ -765,6 +766,7 @@
     (local.set $ic2 (f32x4.splat (local.get $inverseCorrection2)))
     (local.set $eps (f32x4.splat (local.get $epsilon)))
     (local.set $sh (f32x4.splat (local.get $shrink)))
+    (local.set $writeSummed (i32.ne (local.get $summed) (local.get $g0)))
     (local.set $end (i32.add (local.get $w) (i32.shl (local.get $count) (i32.const 2))))
     (local.set $groupsEnd (i32.add (local.get $w) (i32.shl (i32.and (local.get $count) (i32.const -4)) (i32.const 2))))
     (block $doneGroups (loop $eachGroup
@@ -772,7 +774,7 @@
       (local.set $g (v128.load (local.get $g0)))
       (if (i32.eq (local.get $gradients) (i32.const 2))
         (then (local.set $g (f32x4.add (local.get $g) (v128.load (local.get $g1))))))
-      (v128.store (local.get $summed) (local.get $g))
+      (if (local.get $writeSummed) (then (v128.store (local.get $summed) (local.get $g))))
       (local.set $mj (f32x4.add (f32x4.mul (local.get $b1) (v128.load (local.get $m))) (f32x4.mul (local.get $rest1) (local.get $g))))
       (local.set $vj (f32x4.add (f32x4.mul (local.get $b2) (v128.load (local.get $v)))
         (f32x4.mul (local.get $rest2) (f32x4.mul (local.get $g) (local.get $g)))))
@@ -795,7 +797,7 @@
       (local.set $gs (f32.load (local.get $g0)))
       (if (i32.eq (local.get $gradients) (i32.const 2))
         (then (local.set $gs (f32.add (local.get $gs) (f32.load (local.get $g1))))))
-      (f32.store (local.get $summed) (local.get $gs))
+      (if (local.get $writeSummed) (then (f32.store (local.get $summed) (local.get $gs))))
       (local.set $ms (f32.add (f32.mul (local.get $beta1) (f32.load (local.get $m)))
         (f32.mul (f32.sub (f32.const 1) (local.get $beta1)) (local.get $gs))))
       (local.set $vs (f32.add (f32.mul (local.get $beta2) (f32.load (local.get $v)))
