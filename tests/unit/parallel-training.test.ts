@@ -14,6 +14,7 @@ import { DataParallelEngine } from '../../server/ml/parallel/data-parallel-engin
 import { shardRanges } from '../../server/util/shard-ranges.js';
 import { runningReplicaWorkers } from '../../server/ml/parallel/replica-handle.js';
 import { FlatAdam } from '../../server/ml/parallel/flat-adam.js';
+import { sharedWasmMemory } from '../../server/ml/parallel/shared-buffers.js';
 import { defaultTrainingParams, type TrainingParams } from '../../server/ml/types.js';
 import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 
@@ -124,7 +125,7 @@ describe('FlatAdam on a shared WebAssembly memory', () => {
     // 1,003 weights, range [101, 902): neither end a multiple of 4; decay on in two runs.
     const size = 1003;
     const [from, to] = [101, 902];
-    const memory = new (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: SharedArrayBuffer } } }).WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const memory = sharedWasmMemory(65536);
     const region = (k: number) => new Float32Array(memory.buffer, 4 * k * size, size);
     const [weights, summed, first, second] = [0, 1, 2, 3].map(region) as [Float32Array, Float32Array, Float32Array, Float32Array];
     const gradients = Array.from({ length: slots }, (_, k) => region(4 + k));
@@ -153,7 +154,7 @@ describe('FlatAdam on a shared WebAssembly memory', () => {
   });
 
   it('falls back to the JS loop for arrays outside its memory', () => {
-    const memory = new (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: SharedArrayBuffer } } }).WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const memory = sharedWasmMemory(65536);
     const moments = { first: new Float32Array(memory.buffer, 0, 8), second: new Float32Array(memory.buffer, 32, 8) };
     const adam = new FlatAdam(0, 8, { learningRate: 0.1, epsilon: 1e-7 }, moments, memory);
     const weights = new Float32Array(8).fill(1);

@@ -5,7 +5,7 @@
 // instead of repeated in each. When every array lies in one WebAssembly memory, the pass runs
 // as a SIMD kernel (kernels.wat, adamStep) in float32, as tf.train.adam computes; otherwise
 // as a JS loop.
-import { simdKernelsOn, type SimdKernels } from '../kernels/simd/simd-kernels.js';
+import { simdKernelsOn, type SimdKernels, type WasmMemory } from '../kernels/simd/simd-kernels.js';
 
 export interface AdamSettings {
   learningRate: number;
@@ -23,14 +23,6 @@ export interface AdamSettings {
 export interface AdamMoments {
   first: Float32Array;
   second: Float32Array;
-}
-
-/**
- * The WebAssembly memory holding the weights, gradients, summed gradient and moments a step is
- * given: steps then run the SIMD kernel.
- */
-export interface AdamMemory {
-  buffer: ArrayBufferLike;
 }
 
 /** tf.train.adam's bias correction: beta^t after t steps (starting at beta), as it keeps them. */
@@ -77,7 +69,8 @@ export class FlatAdam {
     private readonly to: number,
     private readonly settings: AdamSettings,
     moments?: AdamMoments,
-    private readonly memory?: AdamMemory,
+    /** The memory holding the weights, gradients, summed gradient and moments: steps then run the SIMD kernel. */
+    private readonly memory?: WasmMemory,
   ) {
     this.correction = new AdamBiasCorrection(settings.beta1, settings.beta2);
     if (moments && (moments.first.length !== to - from || moments.second.length !== to - from)) {

@@ -64,6 +64,13 @@ interface WebAssemblyMemoryApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => SharedMemory;
 }
 
+/** A shared WebAssembly.Memory of at least `bytes` (whole 64 KiB pages), fixed in size. */
+export function sharedWasmMemory(bytes: number): SharedMemory {
+  const pages = Math.max(1, Math.ceil(bytes / PAGE_BYTES));
+  const { Memory } = (globalThis as unknown as { WebAssembly: WebAssemblyMemoryApi }).WebAssembly;
+  return new Memory({ initial: pages, maximum: pages, shared: true });
+}
+
 /** Arrays of the optimizer's memory, each trainable.length floats, in model.trainableWeights order. */
 export interface OptimizerViews {
   /** The current weights: each replica's Adam updates its own range. */
@@ -78,12 +85,10 @@ export interface OptimizerViews {
 }
 
 export function allocateSharedBuffers({ maxBatch, imageSize, replicas, trainable, statistics }: BufferSizes): SharedBuffers {
-  const pages = Math.max(1, Math.ceil((4 * trainable.length * (4 + replicas)) / PAGE_BYTES));
-  const { Memory } = (globalThis as unknown as { WebAssembly: WebAssemblyMemoryApi }).WebAssembly;
   return {
     x: floats(maxBatch * imageSize * imageSize * 3),
     y: floats(maxBatch),
-    optimizer: new Memory({ initial: pages, maximum: pages, shared: true }),
+    optimizer: sharedWasmMemory(4 * trainable.length * (4 + replicas)),
     replicas,
     statistics: floats(replicas * statistics.length),
   };

@@ -52,10 +52,10 @@ function compiledModule(sharedMemory: boolean): object | null {
  * The backend's WebAssembly.Memory: Emscripten exports it as `asm.memory` in the single-threaded
  * build and keeps it as `wasmMemory` in the threaded one (where it is shared).
  */
-function backendMemory(backend: WasmBackend): { buffer: ArrayBufferLike } | undefined {
+function backendMemory(backend: WasmBackend): WasmMemory | undefined {
   const wasm = backend.wasm as unknown as { asm?: { memory?: unknown }; wasmMemory?: unknown };
   const memory = wasm.asm?.memory ?? wasm.wasmMemory;
-  return memory instanceof wasmApi.Memory ? (memory as { buffer: ArrayBufferLike }) : undefined;
+  return memory instanceof wasmApi.Memory ? (memory as WasmMemory) : undefined;
 }
 
 export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
@@ -63,8 +63,13 @@ export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
   return memory ? simdKernelsOn(memory) : undefined;
 }
 
+/** A WebAssembly.Memory, as far as these kernels need one. */
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+}
+
 /** The kernels on any WebAssembly.Memory (the data-parallel optimizer's shared one, say). */
-export function simdKernelsOn(memory: { buffer: ArrayBufferLike }): SimdKernels | undefined {
+export function simdKernelsOn(memory: WasmMemory): SimdKernels | undefined {
   let kernels = instances.get(memory);
   if (kernels === undefined) {
     const module = compiledModule(memory.buffer instanceof SharedArrayBuffer);
