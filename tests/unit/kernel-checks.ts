@@ -152,7 +152,7 @@ export function defineKernelChecks(threads: number): void {
 
     it('replaces every listed kernel, is idempotent, and can put the stock ones back', () => {
       expect(wasmTrainingKernelNames).toEqual(
-        expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul', 'Sum', 'ReluGrad', 'Identity', 'Conv2D', 'FusedConv2D']),
+        expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul', 'Sum', 'ReluGrad', 'Identity', 'Slice', 'Conv2D', 'FusedConv2D']),
       );
       const ours = installed();
       registerWasmTrainingKernels();
@@ -374,6 +374,60 @@ export function defineKernelChecks(threads: number): void {
       expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
       y.dispose();
       expect(backend.numDataIds()).toBe(buffers - 1);
+    });
+  });
+
+  const sliceCases: { x: number[]; begin: number[]; size: number[]; dtype?: 'float32' | 'int32' | 'bool' }[] = [
+    { x: [6, 4, 4, 3], begin: [2, 0, 0, 0], size: [3, -1, -1, -1] }, // a run of whole images: one copy
+    { x: [6, 4, 4, 3], begin: [0, 1, 1, 0], size: [6, 2, 3, 3] }, // a crop: runs of pixels
+    { x: [5, 7], begin: [1, 2], size: [3, 4] },
+    { x: [4, 5, 6], begin: [1, 0, 2], size: [2, 5, 3], dtype: 'int32' },
+    { x: [3, 4, 5, 6, 2], begin: [1, 1, 0, 2, 1], size: [2, 2, 5, 3, 1] }, // rank 5: WASM's own has no loop for it
+    { x: [8], begin: [3], size: [4], dtype: 'bool' },
+    { x: [4, 6], begin: [2, 1], size: [0, 3] }, // empty
+  ];
+
+  describe('Slice on WASM', () => {
+    it.each(sliceCases.map((c) => [`${c.x.join('x')} from [${c.begin.join(', ')}] size [${c.size.join(', ')}]${c.dtype ? ` ${c.dtype}` : ''}`, c] as const))(
+      '%s matches the cpu backend',
+      async (_name, { x: shape, begin, size: extent, dtype = 'float32' }) => {
+        const xValues = values(size(shape), 77, true).map((v, i) => (dtype === 'bool' ? v % 2 : v + i));
+        const compute = () => {
+          const y = tf.slice(tf.tensor(xValues, shape, dtype), begin, extent);
+          return [y, tf.tensor(y.shape)];
+        };
+        const expected = await on('cpu', compute);
+        const actual = await on('wasm', compute);
+        expect(Array.from(actual[0]!)).toEqual(Array.from(expected[0]!));
+        expect(Array.from(actual[1]!)).toEqual(Array.from(expected[1]!));
+      },
+    );
+
+    it('shares the data of a whole slice, frees a partial one, and reads nothing out of the heap', async () => {
+      await tf.setBackend('wasm');
+      const backend = wasmBackend();
+      const x = tf.tensor4d(values(2 * 3 * 3 * 4, 5), [2, 3, 3, 4]);
+      const readSync = backend.readSync.bind(backend);
+      let reads = 0;
+      backend.readSync = (...args: Parameters<typeof readSync>) => {
+        reads++;
+        return readSync(...args);
+      };
+      try {
+        const buffers = backend.numDataIds();
+        const whole = tf.slice(x, [0, 0, 0, 0], [2, 3, 3, 4]);
+        expect(backend.numDataIds()).toBe(buffers);
+        const part = tf.slice(x, [1, 0, 1, 0], [1, 3, 2, 4]);
+        expect(backend.numDataIds()).toBe(buffers + 1);
+        expect(reads).toBe(0);
+        const expected = Array.from(x.dataSync());
+        x.dispose();
+        expect(Array.from(whole.dataSync())).toEqual(expected);
+        tf.dispose([whole, part]);
+        expect(backend.numDataIds()).toBe(buffers - 1);
+      } finally {
+        backend.readSync = readSync;
+      }
     });
   });
 

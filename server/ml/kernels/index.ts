@@ -10,6 +10,7 @@ import * as maxPoolGrad from './max-pool-grad.js';
 import * as sum from './sum.js';
 import * as relu from './relu-grad.js';
 import * as identity from './identity.js';
+import * as slice from './slice.js';
 import * as conv from './conv2d.js';
 import { stockKernelConfig, type KernelArgs, type ReplacementKernel, type TensorInfo } from './wasm-kernel-utils.js';
 
@@ -21,6 +22,7 @@ const replacements: ReadonlyArray<{ kernelName: string; kernel: ReplacementKerne
   { kernelName: sum.kernelName, kernel: sum.sum },
   { kernelName: relu.kernelName, kernel: relu.reluGrad },
   { kernelName: identity.kernelName, kernel: identity.identity },
+  { kernelName: slice.kernelName, kernel: slice.slice },
   { kernelName: conv.kernelName, kernel: conv.conv2d },
   { kernelName: conv.fusedKernelName, kernel: conv.fusedConv2d },
 ];
