@@ -254,8 +254,31 @@ describe('pixelsToTensor and preprocess', () => {
     }
   });
 
-  it('rejects an image of the wrong length', () => {
-    expect(() => pixelsToTensor([new Uint8Array(10)], 8)).toThrow(RangeError);
+  it('rejects an image of the wrong length, before allocating anything', () => {
+    const tensors = tf.memory().numTensors;
+    const buffers = tf.backend().numDataIds();
+    expect(() => pixelsToTensor([noisePixels(8, 8, 1), new Uint8Array(10)], 8)).toThrow(RangeError);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(tf.backend().numDataIds()).toBe(buffers);
+  });
+
+  it('makes the same tensor on WASM (scaled straight into its heap) as on the cpu backend', async () => {
+    const images = [noisePixels(8, 8, 3), noisePixels(8, 8, 4), noisePixels(8, 8, 5)];
+    const valuesOn = async (backend: string) => {
+      await tf.setBackend(backend);
+      const tensor = pixelsToTensor(images, 8);
+      const values = Array.from(tensor.dataSync());
+      tensor.dispose();
+      return values;
+    };
+    const initial = tf.getBackend();
+    try {
+      const onWasm = await valuesOn('wasm');
+      expect(onWasm).toEqual(await valuesOn('cpu'));
+      expect(onWasm.length).toBe(3 * 8 * 8 * 3);
+    } finally {
+      await tf.setBackend(initial);
+    }
   });
 
   it('returns [1, size, size, 3] in [0, 1] and leaks no tensors over repeated calls', async () => {
