@@ -8,6 +8,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../server/ml/tf.js';
 import { initBackend } from '../../server/ml/backend.js';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, wasmTrainingKernelNames } from '../../server/ml/kernels/index.js';
+import { streamableShape } from '../../server/ml/kernels/batch-mat-mul.js';
+import { simdKernels } from '../../server/ml/kernels/simd/simd-kernels.js';
 
 type Backend = 'cpu' | 'wasm';
 
@@ -283,6 +285,40 @@ export function defineKernelChecks(threads: number): void {
         });
       },
     );
+  });
+
+  // Large right operands, 256 K elements and more: on the one-thread build the first product with
+  // such a b runs on this project's streamed SIMD kernel, the next with the same b on XNNPACK
+  // (which keeps its packed copy); the threaded build always leaves it to XNNPACK.
+  const streamedCases: { a: number[]; b: number[] }[] = [
+    { a: [16, 2048], b: [2048, 128] }, // a dense layer's shape, small
+    { a: [4, 32768], b: [32768, 8] }, // many slices of b
+    { a: [1, 12, 4100], b: [1, 4100, 64] }, // a batch axis of 1; the last slice partial
+    { a: [6, 2048], b: [2048, 128] }, // rows not in fours: XNNPACK
+  ];
+
+  describe('MatMul with a large b on WASM matches the cpu backend, first and second time', () => {
+    it.each(streamedCases.map((c, i) => [`a ${c.a.join('x')} · b ${c.b.join('x')}`, c, i] as const))('%s', async (_name, { a: aShape, b: bShape }, i) => {
+      const aValues = values(size(aShape), 600 + i);
+      const bValues = values(size(bShape), 700 + i);
+      const operands = (): [tf.Tensor2D, tf.Tensor2D] => [tf.tensor(aValues, aShape), tf.tensor(bValues, bShape)] as tf.Tensor[] as [tf.Tensor2D, tf.Tensor2D];
+      const [expected] = await on('cpu', () => [tf.matMul(...operands())]);
+      await tf.setBackend('wasm');
+      const [a, b] = operands();
+      try {
+        const streams = threads === 1 && aShape.at(-2)! % 4 === 0;
+        expect(streamableShape(wasmBackend(), a, b) !== undefined).toBe(streams);
+        if (streams) expect(simdKernels(wasmBackend())).toBeDefined();
+        for (let time = 0; time < 2; time++) {
+          const y = tf.matMul(a, b);
+          expect(y.shape).toEqual([...aShape.slice(0, -1), bShape.at(-1)!]);
+          expectClose(Float32Array.from(y.dataSync()), expected!, 1e-5);
+          y.dispose();
+        }
+      } finally {
+        tf.dispose([a, b]);
+      }
+    });
   });
 
   interface SumCase {

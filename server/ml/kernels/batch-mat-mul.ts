@@ -4,6 +4,7 @@
 // op(A)·op(B) = (op(B)ᵀ·op(A)ᵀ)ᵀ.
 import { tf } from '../tf.js';
 import { input, release, transpose, type Attrs, type KernelArgs, type TensorInfo, type WasmBackend } from './wasm-kernel-utils.js';
+import { backendIsThreaded, heapOffset, simdKernels } from './simd/simd-kernels.js';
 
 export const kernelName = 'BatchMatMul';
 
@@ -14,7 +15,7 @@ export function batchMatMul(args: KernelArgs, stock: tf.KernelFunc | undefined):
   const b = input(args, 'b');
   const transposeA = Boolean(attrs.transposeA);
   const transposeB = Boolean(attrs.transposeB);
-  if (!transposeA && !transposeB) return stock(args) as TensorInfo;
+  if (!transposeA && !transposeB) return streamedProduct(backend, a, b) ?? (stock(args) as TensorInfo);
 
   // Cost in elements moved: each explicit transpose, plus XNNPACK packing the right operand.
   const rankA = a.shape.length;
@@ -62,4 +63,45 @@ function swapLastTwoAxes(backend: WasmBackend, x: TensorInfo): TensorInfo {
   const perm = [...Array(rank).keys()];
   [perm[rank - 2], perm[rank - 1]] = [rank - 1, rank - 2];
   return transpose(backend, x, perm);
+}
+
+/** Rows of b per slice of the streamed product: 256 KB of b, which stays in L2 while used. */
+const STREAM_SLICE_BYTES = 256 * 1024;
+/** From this many elements of b (1 MB) on: XNNPACK packs ~1 MB a ms, about what the whole product takes. */
+const STREAM_MIN_B = 256 * 1024;
+/**
+ * Right operands seen here before. XNNPACK keeps the packed copy of a b for as long as the tensor
+ * lives, so from its second product on (a served model's weights) XNNPACK is the faster; a b used
+ * once (the weights of one training step) is streamed.
+ */
+const multipliedBefore = new WeakSet<object>();
+
+/**
+ * a·b by the SIMD kernel reading a large b where it lies, the first time b is multiplied. In
+ * training a dense layer's weights are new tensors every step, and XNNPACK packed them into its
+ * own layout on every call: for the original CNN, 9.4 MB read and written once more per step, the
+ * part of a replica's step that slowed down most while the other replica ran. Undefined where
+ * the kernel does not apply (shapes, the threaded build, a b seen before).
+ */
+function streamedProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
+  const shape = streamableShape(backend, a, b);
+  const simd = shape && simdKernels(backend);
+  if (!shape || !simd || multipliedBefore.has(b.dataId)) return undefined;
+  multipliedBefore.add(b.dataId);
+  const { m, depth, n } = shape;
+  const c = backend.makeOutput([...(a.shape.length > b.shape.length ? a : b).shape.slice(0, -2), m, n], 'float32');
+  const chunk = Math.max(4, Math.floor(STREAM_SLICE_BYTES / (4 * n)));
+  simd.matMul(heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, c), m, depth, n, chunk, 0);
+  return c;
+}
+
+/** a·b's sizes if the streamed kernel can compute it on this backend (whether or not b was seen). */
+export function streamableShape(backend: WasmBackend, a: TensorInfo, b: TensorInfo): { m: number; depth: number; n: number } | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length > 3 || b.shape.length > 3) return undefined;
+  // Batch dimensions, if any, of size 1: one product.
+  if (tf.util.sizeFromShape(a.shape.slice(0, -2)) !== 1 || tf.util.sizeFromShape(b.shape.slice(0, -2)) !== 1) return undefined;
+  const [m, depth] = a.shape.slice(-2) as [number, number];
+  const n = b.shape[b.shape.length - 1]!;
+  if (m % 4 !== 0 || n % 8 !== 0 || depth * n < STREAM_MIN_B || backendIsThreaded(backend)) return undefined;
+  return { m, depth, n };
 }
