@@ -91,7 +91,7 @@ function streamedProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo): Te
   const { m, depth, n } = shape;
   const c = backend.makeOutput([...(a.shape.length > b.shape.length ? a : b).shape.slice(0, -2), m, n], 'float32');
   const chunk = Math.max(4, Math.floor(STREAM_SLICE_BYTES / (4 * n)));
-  simd.matMul(heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, c), m, depth, n, chunk, 0);
+  simd.matMul(heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, c), m, depth, n, chunk);
   return c;
 }
 

@@ -58,7 +58,7 @@ export function winogradConv3x3(backend: WasmBackend, x: TensorInfo, filter: Ten
     const [a, b, c] = [inputPlanes, filterPlanes, products].map((planes) => planes.map((plane) => heapOffset(backend, plane)));
     for (let image = 0; image < batch; image++) {
       simd.winogradInput(offsets.padded(padded, image, inChannels), inputTable, 1, tilesY, tilesX, inChannels);
-      for (let p = 0; p < POSITIONS; p++) simd.matMul(a![p]!, b![p]!, c![p]!, tiles, inChannels, outChannels, inChannels, 0);
+      for (let p = 0; p < POSITIONS; p++) simd.matMul(a![p]!, b![p]!, c![p]!, tiles, inChannels, outChannels, inChannels);
       simd.winogradOutput(productTable, bias ? heapOffset(backend, bias) : 0, offsets.output(heapOffset(backend, y), image, outChannels), 1, tilesY, tilesX, outChannels, bias ? 1 : 0, relu ? 1 : 0);
     }
     return y;

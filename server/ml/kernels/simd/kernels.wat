@@ -464,10 +464,10 @@
   ;; broadcast one element at a time, over `chunk` rows of b at a time: a small b (the Winograd
   ;; products' few channels squared) goes in one chunk and stays in cache while the rows of a
   ;; stream past it; a large one (a dense layer's weights, MBs) in slices that stay in cache
-  ;; while every block of c runs over them, so b is read from memory once and never re-packed,
-  ;; between slices the blocks wait in c. With `accumulate` set, c += a·b.
+  ;; while every block of c runs over them, so b is read from memory once and never re-packed;
+  ;; between slices the blocks wait in c.
   (func (export "matMul")
-    (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $depth i32) (param $n i32) (param $chunk i32) (param $accumulate i32)
+    (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $depth i32) (param $n i32) (param $chunk i32)
     (local $k0 i32) (local $kEnd i32) (local $k i32) (local $row i32) (local $column i32)
     (local $aRowBytes i32) (local $bRowBytes i32) (local $pa i32) (local $pb i32) (local $pc i32)
     (local $row1 i32) (local $row2 i32) (local $row3 i32) (local $b0 v128) (local $b1 v128) (local $s v128)
@@ -489,7 +489,7 @@
           (br_if $doneColumns (i32.ge_u (local.get $column) (local.get $n)))
           (local.set $pc (i32.add (local.get $c)
             (i32.shl (i32.add (i32.mul (local.get $row) (local.get $n)) (local.get $column)) (i32.const 2))))
-          (if (i32.and (i32.eqz (local.get $k0)) (i32.eqz (local.get $accumulate)))
+          (if (i32.eqz (local.get $k0))
             (then
               (local.set $c00 (v128.const i32x4 0 0 0 0))
               (local.set $c01 (v128.const i32x4 0 0 0 0))

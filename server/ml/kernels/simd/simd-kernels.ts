@@ -13,7 +13,7 @@ export interface SimdKernels {
   reluGrad(dy: number, x: number, dx: number, count: number): void;
   winogradInput(padded: number, planes: number, batch: number, tilesY: number, tilesX: number, channels: number): void;
   rgbFilterGradient(padded: number, dy: number, scratch: number, dw: number, batch: number, height: number, width: number, outChannels: number): void;
-  matMul(a: number, b: number, c: number, m: number, depth: number, n: number, chunk: number, accumulate: number): void;
+  matMul(a: number, b: number, c: number, m: number, depth: number, n: number, chunk: number): void;
   matMulTransposedA(a: number, b: number, c: number, depth: number, m: number, n: number, chunk: number, accumulate: number): void;
   winogradOutputGradient(dy: number, planes: number, batch: number, tilesY: number, tilesX: number, channels: number): void;
   winogradOutput(planes: number, bias: number, y: number, batch: number, tilesY: number, tilesX: number, channels: number, hasBias: number, relu: number): void;
