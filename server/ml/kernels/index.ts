@@ -1,4 +1,5 @@
-// Kernels the WASM backend lacks, gets wrong or runs as slow scalar loops when training a CNN.
+// Kernels the WASM backend lacks, gets wrong, runs as slow scalar loops or runs with needless
+// copies (Slice, Identity, a large fresh matrix packed for XNNPACK) when training or serving a CNN.
 // Replacements work on raw TensorInfos - calling WASM's own kernels (mostly XNNPACK), this
 // project's SIMD kernels (simd/kernels.wat) or JS loops over the WASM heap - so they create no
 // tensors and free every intermediate they make.
