@@ -49,9 +49,18 @@ export function randomImages(count: number, size: number, seed: number): Labelle
   };
 }
 
+/**
+ * Batches run before the timed ones of a round. Each round's data-parallel engine starts new
+ * replica workers, whose steps keep getting faster for ~10-15 batches (at 64 px batches 4-7 took
+ * ~80 ms and batches 20-33 ~70; at 96 px ~5 % apart), while the one-thread side's worker lives
+ * across rounds and is warm after the first; a training run is thousands of batches, so both
+ * sides are timed warm.
+ */
+const TRAINING_WARM_UP_BATCHES = 12;
+
 /** Steady-state training images/s of one round: per-batch rates after the warm-up batches, median. */
 export async function trainingImagesPerSecond({ architecture, imageSize, batchSize, quick }: BenchShape, threads?: number): Promise<number> {
-  const warmUp = 3;
+  const warmUp = TRAINING_WARM_UP_BATCHES;
   const batches = quick ? 3 : 4;
   const images = randomImages(batchSize * (batches + warmUp), imageSize, 1);
   const empty = randomImages(0, imageSize, 2);
