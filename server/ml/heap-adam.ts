@@ -4,7 +4,7 @@
 // elementwise kernels per variable and the decay's own pass (~16 ms a step for the original
 // CNN's 2.45 M weights on one thread, ~2 ms this way).
 import { tf } from './tf.js';
-import type { WasmBackend } from './kernels/wasm-kernel-utils.js';
+import { currentWasmBackend, type WasmBackend } from './kernels/wasm-kernel-utils.js';
 import { heapOffset, simdKernels, type SimdKernels } from './kernels/simd/simd-kernels.js';
 import { AdamBiasCorrection } from './parallel/flat-adam.js';
 
@@ -25,10 +25,9 @@ export class HeapAdam {
 
   /** Undefined unless the backend is WASM and its memory runs this project's SIMD kernels. */
   static forCurrentBackend(variables: tf.Variable[], decayed: boolean[], weightDecay: number): HeapAdam | undefined {
-    if (tf.getBackend() !== 'wasm') return undefined;
-    const backend = tf.backend() as WasmBackend;
-    const kernels = simdKernels(backend);
-    return kernels && new HeapAdam(backend, kernels, variables, decayed, weightDecay);
+    const backend = currentWasmBackend();
+    const kernels = backend && simdKernels(backend);
+    return backend && kernels ? new HeapAdam(backend, kernels, variables, decayed, weightDecay) : undefined;
   }
 
   /** One step with `grads` (by variable name), every variable in one pass of its own. */

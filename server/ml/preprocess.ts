@@ -2,7 +2,7 @@
 // that only decodes does not load tfjs.
 import { tf, type Tensor4D } from './tf.js';
 import { decodeImage, type ImageLimits, type OriginalImage } from './decode.js';
-import type { WasmBackend } from './kernels/wasm-kernel-utils.js';
+import { currentWasmBackend, heapView, type WasmBackend } from './kernels/wasm-kernel-utils.js';
 
 export { acceptedFormats, decodeImage, defaultImageLimits } from './decode.js';
 export type { AcceptedFormat, DecodedImage, ImageLimits, OriginalImage } from './decode.js';
@@ -30,7 +30,8 @@ export function pixelsToTensor(images: Uint8Array[], size: number): Tensor4D {
     if (pixels.length !== stride) throw new RangeError(`image ${i} has ${pixels.length} values, expected ${stride} for ${size}px`);
   });
   const shape: [number, number, number, number] = [images.length, size, size, 3];
-  if (tf.getBackend() === 'wasm') return scaledOnWasmHeap(images, shape);
+  const wasm = currentWasmBackend();
+  if (wasm) return scaledOnWasmHeap(wasm, images, shape);
   const values = new Float32Array(images.length * stride);
   images.forEach((pixels, i) => copyInto(pixels, values, i * stride));
   return tf.tensor4d(values, shape, 'float32');
@@ -41,10 +42,9 @@ export function pixelsToTensor(images: Uint8Array[], size: number): Tensor4D {
  * batch in a fresh Float32Array first (3.5 MB for 32 images at 96 px) costs a copy more and new
  * pages from the kernel on every batch, page faults that two inference workers take at once.
  */
-function scaledOnWasmHeap(images: Uint8Array[], shape: [number, number, number, number]): Tensor4D {
-  const backend = tf.backend() as WasmBackend;
+function scaledOnWasmHeap(backend: WasmBackend, images: Uint8Array[], shape: [number, number, number, number]): Tensor4D {
   const info = backend.makeOutput(shape, 'float32');
-  const values = backend.typedArrayFromHeap(info) as Float32Array;
+  const values = heapView(backend, info);
   const stride = shape[1] * shape[2] * shape[3];
   images.forEach((pixels, i) => copyInto(pixels, values, i * stride));
   return tf.engine().makeTensorFromTensorInfo(info) as Tensor4D;

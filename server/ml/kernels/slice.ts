@@ -27,16 +27,17 @@ export function slice(args: KernelArgs, stock: tf.KernelFunc | undefined): Tenso
   const out = backend.makeOutput(extent, x.dtype);
   if (extent.some((n) => n === 0)) return out;
   const bytes = tf.util.bytesPerElement(x.dtype);
-  const strides = [...tf.util.computeStrides(x.shape), 1].map((s) => s * bytes);
+  const elementStrides = tf.util.computeStrides(x.shape);
   // Read after makeOutput: an allocation may grow the heap and replace its buffer.
   const heap = new Uint8Array(backend.typedArrayFromHeap(out).buffer);
   const from = heapOffset(backend, x);
   let to = heapOffset(backend, out);
   if (tf.slice_util.isSliceContinous(x.shape, start, extent)) {
-    const first = from + start.reduce((sum, b, axis) => sum + b * strides[axis]!, 0);
+    const first = from + tf.slice_util.computeFlatOffset(start, elementStrides) * bytes;
     heap.copyWithin(to, first, first + tf.util.sizeFromShape(extent) * bytes);
     return out;
   }
+  const strides = elementStrides.map((s) => s * bytes);
   // Runs along the last axis, the outer indices stepped like an odometer.
   const last = extent.length - 1;
   const run = extent[last]! * bytes;

@@ -57,6 +57,11 @@ export function input(args: KernelArgs, name: string): TensorInfo {
   return info;
 }
 
+/** The WASM backend when it is the one in use, else undefined. */
+export function currentWasmBackend(): WasmBackend | undefined {
+  return tf.getBackend() === 'wasm' ? (tf.backend() as WasmBackend) : undefined;
+}
+
 /** A float32 view of a tensor's bytes on the WASM heap; make it after the last allocation (the heap may move). */
 export function heapView(backend: WasmBackend, info: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(info) as Float32Array;

@@ -4,20 +4,15 @@
 // Batch normalisation normalises each shard with the shard's own statistics (as PyTorch's
 // DistributedDataParallel does without SyncBatchNorm); each replica keeps its own moving
 // statistics, which the coordinator averages when it needs the model.
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../tf.js';
 import { buildModel } from '../models/index.js';
 import { batchLoss, correctCount } from '../loss.js';
 import type { StepOutcome } from '../training-engine.js';
 import { FlatAdam } from './flat-adam.js';
+import { currentWasmBackend } from '../kernels/wasm-kernel-utils.js';
 import type { ReplicaMemory, ReplicaSetup } from './protocol.js';
 import { decayedWeights } from '../weight-decay.js';
 import { optimizerViews, slotOf, statisticsSlot } from './shared-buffers.js';
-
-/** The WASM backend when it is the one in use (replicas always run on it; tests may not). */
-function wasmBackend(): BackendWasm | undefined {
-  return tf.getBackend() === 'wasm' ? (tf.backend() as BackendWasm) : undefined;
-}
 
 export class ModelReplica {
   private readonly model: tf.LayersModel;
@@ -79,7 +74,8 @@ export class ModelReplica {
     }, this.variables);
     try {
       // Straight from the WASM heap, without dataSync's intermediate copy.
-      const backend = wasmBackend();
+      // Replicas always run on WASM; tests may not.
+      const backend = currentWasmBackend();
       this.variables.forEach((v, i) => {
         const gradient = grads[v.name]!;
         slotOf(this.gradients, trainable, i).set(backend ? backend.typedArrayFromHeap(gradient) : gradient.dataSync());
