@@ -86,8 +86,7 @@ function answeredWell(answer: Answer): boolean {
  * checkout: tsc leaves the output of unchanged sources alone.) From source when that fails.
  */
 function compileServer(): ApiFigures['serverFrom'] {
-  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json')], { encoding: 'utf8' });
+  const result = spawnSync('npm', ['run', '--silent', 'build:server'], { cwd: repoRoot, encoding: 'utf8' });
   if (result.status === 0) return 'compiled';
   process.stderr.write(`bench: compiling the server failed, running it from source\n${result.stdout ?? ''}${result.stderr ?? ''}`);
   return 'source';
