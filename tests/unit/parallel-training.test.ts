@@ -15,6 +15,9 @@ import { shardRanges } from '../../server/util/shard-ranges.js';
 import { runningReplicaWorkers } from '../../server/ml/parallel/replica-handle.js';
 import { FlatAdam } from '../../server/ml/parallel/flat-adam.js';
 import { sharedWasmMemory } from '../../server/ml/parallel/shared-buffers.js';
+import { STEP_BARRIER_SLOTS } from '../../server/ml/parallel/step-barrier.js';
+import { startModuleWorker } from '../../server/util/module-worker.js';
+import type { Worker } from 'node:worker_threads';
 import { defaultTrainingParams, type TrainingParams } from '../../server/ml/types.js';
 import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 
@@ -164,6 +167,40 @@ describe('FlatAdam on a shared WebAssembly memory', () => {
   });
 });
 
+describe('StepBarrier', () => {
+  /** Runs `parties` worker threads that meet `rounds` times; `failAt[k]` is when party k arrives failed. */
+  const meet = (parties: number, rounds: number, failAt: number[] = []) => {
+    const barrier = new SharedArrayBuffer(4 * STEP_BARRIER_SLOTS);
+    const arrivedAt = new SharedArrayBuffer(4 * parties);
+    return Promise.all(
+      Array.from({ length: parties }, (_, party) => {
+        const worker = startModuleWorker(new URL('../fixtures/barrier-party.js', import.meta.url), {
+          barrier,
+          arrivedAt,
+          party,
+          parties,
+          rounds,
+          failAt: failAt[party] ?? -1,
+        });
+        return new Promise<{ overtaken: number; failedFrom: number }>((resolve, reject) => {
+          worker.once('message', (result) => void worker.terminate().then(() => resolve(result)));
+          worker.once('error', reject);
+        });
+      }),
+    );
+  };
+
+  it('lets no party leave a meeting before all have arrived, meeting after meeting', async () => {
+    const results = await meet(3, 2000);
+    expect(results).toEqual([0, 1, 2].map(() => ({ overtaken: 0, failedFrom: -1 })));
+  });
+
+  it('tells every party, at the same meeting, that one arrived failed', async () => {
+    const results = await meet(3, 500, [-1, 123, -1]);
+    expect(results).toEqual([0, 1, 2].map(() => ({ overtaken: 0, failedFrom: 123 })));
+  });
+});
+
 describe('DataParallelEngine', () => {
   it.each([2, 3])('computes the single-thread batch gradient and Adam steps on %i replicas', async (threads) => {
     const p = params({ batchSize: 13 });
@@ -252,6 +289,26 @@ describe('DataParallelEngine resources', () => {
       await engine.dispose();
       model.dispose();
     }
+  });
+
+  it('rejects instead of hanging when a replica dies in a step, and stops the one waiting for it', async () => {
+    const p = params();
+    const model = buildModel(p.architecture, { imageSize: SIZE, seed: p.seed });
+    const engine = await DataParallelEngine.start(model, { ...p, classWeights: { negative: 1, positive: 1 }, maxBatch: p.batchSize, threads: 2 });
+    const batch = batchArrays(train, Array.from({ length: p.batchSize }, (_, i) => i), { augment: false });
+    try {
+      await engine.step(batch);
+      // A crashed worker (as after running out of memory): the other replica computes its
+      // gradient and then waits at the barrier for one that never arrives.
+      const workers = (engine as unknown as { replicas: { worker: Worker }[] }).replicas.map((r) => r.worker);
+      const step = engine.step(batch);
+      await workers[1]!.terminate();
+      await expect(step).rejects.toMatchObject({ code: 'TRAINING_REPLICA_FAILED' });
+    } finally {
+      await engine.dispose();
+      model.dispose();
+    }
+    expect(runningReplicaWorkers()).toBe(0);
   });
 
   it('rejects instead of hanging when a replica cannot start, and stops the others', async () => {

@@ -1,8 +1,9 @@
 // Data-parallel training on N worker threads, each with its own single-threaded WASM backend
 // and replica of the model. Per batch: the coordinator copies the batch into shared memory;
 // replica k loads the shared weights and computes the gradient of its contiguous shard (loss
-// divided by the full batch size) into its own slot; then replica k adds up all slots, in
-// replica order, and runs Adam on its own range of the shared weights. The step equals a
+// divided by the full batch size) into its own slot; the replicas meet at a barrier among
+// themselves; then replica k adds up all slots, in replica order, and runs Adam on its own
+// range of the shared weights. One message each way per replica and step. The step equals a
 // single-threaded step on the whole batch up to float rounding, and is the same on every run.
 // Exception: batch normalisation normalises each shard by its own statistics (PyTorch DDP
 // without SyncBatchNorm); the model's moving statistics are the replicas' average.
@@ -40,8 +41,6 @@ export class DataParallelEngine implements TrainingEngine {
   private readonly summed: Float32Array;
   private readonly weights: Float32Array;
   private readonly buffers: SharedBuffers;
-  /** The replicas' Adam updates of the last step; the next step (or a sync) waits for them. */
-  private applying: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
   private constructor(
@@ -105,18 +104,17 @@ export class DataParallelEngine implements TrainingEngine {
     if (batch.count < 1 || batch.count > this.settings.maxBatch) {
       throw new RangeError(`a batch of ${batch.count} is outside the engine's 1..${this.settings.maxBatch}`);
     }
-    // The replicas read the batch and the weights: both must be final before the step starts.
-    await this.applying;
+    // The last step has been applied (its promise resolved once every replica had): the batch
+    // buffer is free and the weights are final.
     this.x.set(batch.x);
     this.y.set(batch.y);
     const shards = shardRanges(batch.count, this.replicas.length);
     const working = this.replicas.map((_, k) => k).filter((k) => shards[k]!.count > 0);
+    // Every replica takes part, with an empty shard if the batch is smaller than the replicas:
+    // each runs Adam on its own range.
     const outcomes = await Promise.all(
-      working.map((k) => this.replicas[k]!.request({ type: 'step', ...shards[k]!, batchSize: batch.count }, 'gradients')),
+      this.replicas.map((r, k) => r.request({ type: 'step', ...shards[k]!, batchSize: batch.count, replicas: working, learningRate }, 'stepped')),
     );
-    this.applying = Promise.all(this.replicas.map((r) => r.request({ type: 'apply', replicas: working, learningRate }, 'applied')));
-    // Awaited by the next step; this keeps a failure in between from being "unhandled".
-    this.applying.catch(() => undefined);
     return {
       loss: outcomes.reduce((sum, o) => sum + o.loss, 0),
       correct: outcomes.reduce((sum, o) => sum + o.correct, 0),
@@ -124,7 +122,6 @@ export class DataParallelEngine implements TrainingEngine {
   }
 
   async syncModel(): Promise<void> {
-    await this.applying;
     const values = this.trainable.shapes.map((shape, i) => tf.tensor(slotOf(this.weights, this.trainable, i).slice(), shape));
     try {
       this.model.trainableWeights.forEach((w, i) => w.write(values[i]!));
@@ -152,14 +149,12 @@ export class DataParallelEngine implements TrainingEngine {
 
   /** Tensors and WASM heap of each replica, to check that training leaks nothing. */
   async replicaMemory(): Promise<ReplicaMemory[]> {
-    await this.applying;
     const replies = await Promise.all(this.replicas.map((r) => r.request({ type: 'memory' }, 'memory')));
     return replies.map(({ numTensors, wasmHeapBytes }) => ({ numTensors, wasmHeapBytes }));
   }
 
   /** The last batch gradient, as the replicas applied it (for tests). */
   async lastGradient(): Promise<Float32Array> {
-    await this.applying;
     return this.summed.slice();
   }
 

@@ -1,6 +1,7 @@
 // One replica of the model in a worker. Each step it takes the current weights from shared
 // memory and writes the gradient of its shard of the batch into its slot; once every replica
-// has, it adds up the slots and runs Adam on its own range of the shared weights.
+// has (they meet at a barrier), it adds up the slots and runs Adam on its own range of the
+// shared weights.
 // Batch normalisation normalises each shard with the shard's own statistics (as PyTorch's
 // DistributedDataParallel does without SyncBatchNorm); each replica keeps its own moving
 // statistics, which the coordinator averages when it needs the model.
@@ -10,7 +11,8 @@ import { batchLoss, correctCount } from '../loss.js';
 import type { StepOutcome } from '../training-engine.js';
 import { FlatAdam } from './flat-adam.js';
 import { currentWasmBackend } from '../kernels/wasm-kernel-utils.js';
-import type { ReplicaMemory, ReplicaSetup } from './protocol.js';
+import type { CoordinatorMessage, ReplicaMemory, ReplicaSetup } from './protocol.js';
+import { StepBarrier } from './step-barrier.js';
 import { decayedWeights } from '../weight-decay.js';
 import { optimizerViews, slotOf, statisticsSlot } from './shared-buffers.js';
 
@@ -24,6 +26,7 @@ export class ModelReplica {
   private readonly slots: Float32Array[];
   private readonly summed: Float32Array;
   private readonly weights: Float32Array;
+  private readonly barrier: StepBarrier;
 
   constructor(private readonly setup: ReplicaSetup) {
     const { architecture, imageSize, seed, learningRate, weightDecay, buffers, trainable, statistics, optimizerRange } = setup;
@@ -56,10 +59,29 @@ export class ModelReplica {
     this.slots = views.gradients;
     this.gradients = this.slots[setup.replica]!;
     this.summed = views.summed;
+    this.barrier = new StepBarrier(buffers.barrier, buffers.replicas);
+  }
+
+  /**
+   * One training step's share: this replica's gradient, the barrier, then Adam on its range.
+   * A replica that fails still arrives at the barrier, so that none waits for it; then no
+   * replica touches the weights and each reports the failure.
+   */
+  step({ start, count, batchSize, replicas, learningRate }: Extract<CoordinatorMessage, { type: 'step' }>): StepOutcome {
+    let outcome: StepOutcome = { loss: 0, correct: 0 };
+    let failure: unknown;
+    try {
+      if (count > 0) outcome = this.computeGradients(start, count, batchSize);
+    } catch (error) {
+      failure = error;
+    }
+    if (this.barrier.arrive(failure !== undefined)) throw failure ?? new Error('another replica failed in this step');
+    this.applyGradients(replicas, learningRate);
+    return outcome;
   }
 
   /** Writes the gradient of rows [start, start + count), at the current shared weights, into this replica's slot. */
-  computeGradients(start: number, count: number, batchSize: number): StepOutcome {
+  private computeGradients(start: number, count: number, batchSize: number): StepOutcome {
     const { imageSize, classWeights, labelSmoothing, trainable } = this.setup;
     this.loadWeights();
     const stride = imageSize * imageSize * 3;
@@ -87,7 +109,7 @@ export class ModelReplica {
   }
 
   /** Adds up the gradients of `replicas` and runs one Adam step, on this replica's range of the shared weights. */
-  applyGradients(replicas: number[], learningRate: number): void {
+  private applyGradients(replicas: number[], learningRate: number): void {
     this.optimizer.step(this.weights, replicas.map((k) => this.slots[k]!), this.summed, learningRate);
   }
 

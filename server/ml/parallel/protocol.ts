@@ -22,18 +22,20 @@ export interface ReplicaSetup {
 }
 
 export type CoordinatorMessage =
-  /** Gradient of rows [start, start + count) of the shared batch, its loss divided by batchSize. */
-  | { type: 'step'; start: number; count: number; batchSize: number }
-  /** Sum the gradient slots of `replicas` (in that order) and run Adam at `learningRate`, on this replica's range of the weights. */
-  | { type: 'apply'; replicas: number[]; learningRate: number }
+  /**
+   * Gradient of rows [start, start + count) of the shared batch (none when count is 0), its
+   * loss divided by batchSize; then, once every replica has its gradient, the sum of the slots
+   * of `replicas` (in that order) and Adam at `learningRate` on this replica's range of the weights.
+   */
+  | { type: 'step'; start: number; count: number; batchSize: number; replicas: number[]; learningRate: number }
   /** Copy this replica's non-trainable weights into its statistics slot. */
   | { type: 'statistics' }
   | { type: 'memory' };
 
 export type ReplicaMessage =
   | { type: 'ready' }
-  | { type: 'gradients'; loss: number; correct: number }
-  | { type: 'applied' }
+  /** The shard's loss and correct predictions (0 for an empty shard), sent once the weights are updated. */
+  | { type: 'stepped'; loss: number; correct: number }
   | { type: 'statistics' }
   | { type: 'memory'; numTensors: number; wasmHeapBytes: number }
   | { type: 'failed'; message: string };

@@ -12,11 +12,7 @@ const reply = (message: ReplicaMessage) => port.postMessage(message);
 function handle(replica: ModelReplica, message: CoordinatorMessage): void {
   switch (message.type) {
     case 'step':
-      reply({ type: 'gradients', ...replica.computeGradients(message.start, message.count, message.batchSize) });
-      return;
-    case 'apply':
-      replica.applyGradients(message.replicas, message.learningRate);
-      reply({ type: 'applied' });
+      reply({ type: 'stepped', ...replica.step(message) });
       return;
     case 'statistics':
       replica.writeStatistics();

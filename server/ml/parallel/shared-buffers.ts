@@ -2,6 +2,7 @@
 // slot per replica, the summed gradient and Adam's moments. SharedArrayBuffers (and a shared
 // WebAssembly.Memory) reach a worker through workerData without being copied, so nothing
 // tensor-sized ever travels through postMessage.
+import { STEP_BARRIER_SLOTS } from './step-barrier.js';
 
 /** Where each tensor of a list sits in one flat float32 array. */
 export interface FlatLayout {
@@ -47,6 +48,8 @@ export interface SharedBuffers {
   replicas: number;
   /** Replica k's non-trainable weights (model.nonTrainableWeights order) at [k * statistics.length, ...). */
   statistics: SharedArrayBuffer;
+  /** The replicas' step barrier (step-barrier.ts). */
+  barrier: SharedArrayBuffer;
 }
 
 export interface BufferSizes {
@@ -91,6 +94,7 @@ export function allocateSharedBuffers({ maxBatch, imageSize, replicas, trainable
     optimizer: sharedWasmMemory(4 * trainable.length * (4 + replicas)),
     replicas,
     statistics: floats(replicas * statistics.length),
+    barrier: new SharedArrayBuffer(4 * STEP_BARRIER_SLOTS),
   };
 }
 
