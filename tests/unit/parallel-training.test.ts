@@ -291,7 +291,7 @@ describe('DataParallelEngine resources', () => {
     }
   });
 
-  it('rejects instead of hanging when a replica dies in a step, and stops the one waiting for it', async () => {
+  it('rejects instead of hanging when a replica dies in a step, stops the one waiting for it and rejects later steps', async () => {
     const p = params();
     const model = buildModel(p.architecture, { imageSize: SIZE, seed: p.seed });
     const engine = await DataParallelEngine.start(model, { ...p, classWeights: { negative: 1, positive: 1 }, maxBatch: p.batchSize, threads: 2 });
@@ -304,6 +304,8 @@ describe('DataParallelEngine resources', () => {
       const step = engine.step(batch);
       await workers[1]!.terminate();
       await expect(step).rejects.toMatchObject({ code: 'TRAINING_REPLICA_FAILED' });
+      // And asked again, it says so at once (vitest fails the run on an unhandled rejection).
+      await expect(engine.step(batch)).rejects.toMatchObject({ code: 'TRAINING_REPLICA_FAILED' });
     } finally {
       await engine.dispose();
       model.dispose();

@@ -47,9 +47,10 @@ export class ReplicaHandle {
 
   /** Sends `message` and resolves to the reply of type `expected`. */
   async request<T extends ReplicaMessage['type']>(message: CoordinatorMessage, expected: T): Promise<Extract<ReplicaMessage, { type: T }>> {
-    const reply = this.expectReply();
     this.send(message);
-    const answer = await reply;
+    // (A reply cannot arrive before this thread's next turn, so it is expected in time; a failed
+    // replica throws in send, before a reply is expected that nothing would wait for.)
+    const answer = await this.expectReply();
     if (answer.type !== expected) throw new ReplicaFailedError(`training replica answered ${answer.type} to ${message.type}`);
     return answer as Extract<ReplicaMessage, { type: T }>;
   }
