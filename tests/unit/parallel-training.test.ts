@@ -14,7 +14,7 @@ import { DataParallelEngine } from '../../server/ml/parallel/data-parallel-engin
 import { shardRanges } from '../../server/util/shard-ranges.js';
 import { runningReplicaWorkers } from '../../server/ml/parallel/replica-handle.js';
 import { FlatAdam } from '../../server/ml/parallel/flat-adam.js';
-import { sharedWasmMemory } from '../../server/ml/parallel/shared-buffers.js';
+import { allocateSharedBuffers, flatLayout, optimizerViews, sharedWasmMemory } from '../../server/ml/parallel/shared-buffers.js';
 import { STEP_BARRIER_SLOTS } from '../../server/ml/parallel/step-barrier.js';
 import { startModuleWorker } from '../../server/util/module-worker.js';
 import type { Worker } from 'node:worker_threads';
@@ -154,6 +154,21 @@ describe('FlatAdam on a shared WebAssembly memory', () => {
     expect(Array.from(weights.subarray(0, from))).toEqual(Array.from(initial.subarray(0, from)));
     expect(Array.from(weights.subarray(to))).toEqual(Array.from(initial.subarray(to)));
     expect(Array.from(first.subarray(0, from)).every((m) => m === 0)).toBe(true);
+  });
+
+  it('gets arrays that each start on a 4 KiB page and do not overlap', () => {
+    // 1,500 + 7 floats: not a whole page, so packed end to end the arrays would not be aligned.
+    const trainable = flatLayout([[3, 500], [7]]);
+    const buffers = allocateSharedBuffers({ maxBatch: 2, imageSize: 4, replicas: 3, trainable, statistics: flatLayout([]) });
+    const { weights, summed, firstMoment, secondMoment, gradients } = optimizerViews(buffers, trainable);
+    const arrays = [weights, summed, firstMoment, secondMoment, ...gradients];
+    arrays.forEach((a) => {
+      expect(a.length).toBe(1507);
+      expect(a.byteOffset % 4096).toBe(0);
+      expect(a.buffer).toBe(buffers.optimizer.buffer);
+    });
+    arrays.slice(1).forEach((a, k) => expect(a.byteOffset).toBeGreaterThanOrEqual(arrays[k]!.byteOffset + 4 * 1507));
+    expect(arrays.at(-1)!.byteOffset + 4 * 1507).toBeLessThanOrEqual(buffers.optimizer.buffer.byteLength);
   });
 
   it('falls back to the JS loop for arrays outside its memory', () => {

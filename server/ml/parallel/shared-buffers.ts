@@ -87,11 +87,23 @@ export interface OptimizerViews {
   gradients: Float32Array[];
 }
 
+/**
+ * Floats from one optimizer array's start to the next: its length rounded up to a whole 4 KiB.
+ * Each replica copies its gradient from its WASM heap into its slot; with slots packed end to
+ * end, one replica's slot sat at an offset (mod 4096) from its source at which x86 mistook
+ * loads for dependent on earlier stores ("4K aliasing"), and its 9.8 MB copy took 2.5 ms
+ * against the other's 0.65. Page-aligned, both take ~0.65 ms.
+ */
+export function optimizerRegionFloats(trainable: FlatLayout): number {
+  const PAGE_FLOATS = 1024;
+  return Math.ceil(trainable.length / PAGE_FLOATS) * PAGE_FLOATS;
+}
+
 export function allocateSharedBuffers({ maxBatch, imageSize, replicas, trainable, statistics }: BufferSizes): SharedBuffers {
   return {
     x: floats(maxBatch * imageSize * imageSize * 3),
     y: floats(maxBatch),
-    optimizer: sharedWasmMemory(4 * trainable.length * (4 + replicas)),
+    optimizer: sharedWasmMemory(4 * optimizerRegionFloats(trainable) * (4 + replicas)),
     replicas,
     statistics: floats(replicas * statistics.length),
     barrier: new SharedArrayBuffer(4 * STEP_BARRIER_SLOTS),
@@ -100,7 +112,8 @@ export function allocateSharedBuffers({ maxBatch, imageSize, replicas, trainable
 
 export function optimizerViews(buffers: SharedBuffers, trainable: FlatLayout): OptimizerViews {
   const { buffer } = buffers.optimizer;
-  const region = (k: number) => new Float32Array(buffer, 4 * k * trainable.length, trainable.length);
+  const stride = optimizerRegionFloats(trainable);
+  const region = (k: number) => new Float32Array(buffer, 4 * k * stride, trainable.length);
   return {
     weights: region(0),
     summed: region(1),
