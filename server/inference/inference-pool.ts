@@ -1,6 +1,7 @@
 // Inference on several threads, each a single-threaded backend with its own copy of the loaded
-// versions. A batch is split into one contiguous shard per thread and answered in order; a lone
-// image or heatmap goes to the thread with the least work in hand. Why not one thread on the
+// versions. A batch is split into one contiguous shard per idle thread and answered in order; a
+// lone image or heatmap, or a batch when at most one thread is idle, goes to the thread with the
+// least work in hand. Why not one thread on the
 // threaded WASM build: this project's kernels (Winograd with SIMD products) run on one thread
 // only, and two one-thread workers classified ~800 images/s at 96 px where the threaded build's
 // XNNPACK managed ~500 (docs/performance.md). Each thread is replaced when it dies, as before.
@@ -58,11 +59,17 @@ export class InferencePool {
     for (const t of this.threads) t.unload(version);
   }
 
+  /**
+   * A batch is split across the threads that have nothing in hand; if one or none has, the
+   * least busy takes it whole. So a lone batch uses every core, and under load each thread
+   * runs whole batches of its own instead of every batch waiting for the slower of two shards.
+   */
   async assess(version: string, images: Uint8Array[]): Promise<Assessment[]> {
-    if (images.length < 2 || this.threads.length === 1) return this.onLeastBusy((t) => t.assess(version, images));
-    const shards = shardRanges(images.length, this.threads.length);
+    const idle = this.threads.map((_, k) => k).filter((k) => this.inHand[k] === 0);
+    if (images.length < 2 || idle.length < 2) return this.onLeastBusy((t) => t.assess(version, images));
+    const shards = shardRanges(images.length, idle.length);
     const answers = await Promise.all(
-      shards.map(({ start, count }, k) => (count > 0 ? this.on(k, (t) => t.assess(version, images.slice(start, start + count))) : [])),
+      shards.map(({ start, count }, i) => (count > 0 ? this.on(idle[i]!, (t) => t.assess(version, images.slice(start, start + count))) : [])),
     );
     return answers.flat();
   }

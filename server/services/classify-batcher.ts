@@ -1,7 +1,7 @@
 // Concurrent classifications share forward passes: a batch of 16 images costs far less than 16
-// passes of one. Passes run one at a time (the inference thread could only queue them), and
-// images that arrive during a pass join the next one, so batches grow with the load by
-// themselves. Admission is bounded, so an overloaded server refuses at once (OVERLOADED)
+// passes of one. Up to `concurrentPasses` passes run at once (one per inference thread: more
+// could only queue), and images that arrive while they run join the next one, so batches grow
+// with the load by themselves. Admission is bounded, so an overloaded server refuses at once (OVERLOADED)
 // instead of letting every request wait longer and longer.
 import { ServiceError } from './service-error.js';
 
@@ -12,9 +12,11 @@ export interface BatchingOptions {
   maxDelayMs: number;
   /** Most classifications admitted at once (decoding, waiting or being inferred); more are refused. */
   maxPending: number;
+  /** Most forward passes under way at once. */
+  concurrentPasses: number;
 }
 
-export const defaultBatchingOptions: BatchingOptions = { maxBatch: 16, maxDelayMs: 3, maxPending: 64 };
+export const defaultBatchingOptions: BatchingOptions = { maxBatch: 16, maxDelayMs: 3, maxPending: 64, concurrentPasses: 1 };
 
 export interface BatchedResult<R> {
   result: R;
@@ -47,9 +49,9 @@ export class ClassifyBatcher<M, R = number> {
   private admitted = 0;
   private queue: Waiting<M, R>[] = [];
   private timer: NodeJS.Timeout | null = null;
-  /** Images in the pass under way (0 when none is). */
-  private inPass = 0;
-  private passing = false;
+  /** Passes under way, and the images in them. */
+  private passes = 0;
+  private inPasses = 0;
   private readonly counts = { batches: 0, images: 0, largestBatch: 0, refused: 0 };
 
   constructor(
@@ -57,8 +59,9 @@ export class ClassifyBatcher<M, R = number> {
     options: Partial<BatchingOptions> = {},
   ) {
     this.options = { ...defaultBatchingOptions, ...options };
-    const { maxBatch, maxDelayMs, maxPending } = this.options;
-    if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxDelayMs >= 0 && Number.isInteger(maxPending) && maxPending >= 1)) {
+    const { maxBatch, maxDelayMs, maxPending, concurrentPasses } = this.options;
+    const positiveInteger = (n: number) => Number.isInteger(n) && n >= 1;
+    if (!(positiveInteger(maxBatch) && maxDelayMs >= 0 && positiveInteger(maxPending) && positiveInteger(concurrentPasses))) {
       throw new RangeError(`invalid batching options ${JSON.stringify(this.options)}`);
     }
   }
@@ -104,10 +107,10 @@ export class ClassifyBatcher<M, R = number> {
 
   private schedule(): void {
     const waiting = this.queue.length;
-    // The pass under way schedules the next when it ends.
-    if (waiting === 0 || this.passing) return;
+    // With every pass slot taken, the first pass to end schedules the next.
+    if (waiting === 0 || this.passes >= this.options.concurrentPasses) return;
     // Nobody else admitted is still decoding: waiting longer cannot grow the batch, only delay it.
-    if (waiting >= this.options.maxBatch || waiting >= this.admitted - this.inPass) {
+    if (waiting >= this.options.maxBatch || waiting >= this.admitted - this.inPasses) {
       this.flush();
       return;
     }
@@ -118,18 +121,20 @@ export class ClassifyBatcher<M, R = number> {
   }
 
   private async runNext(): Promise<void> {
-    if (this.passing || this.queue.length === 0) return;
+    if (this.passes >= this.options.concurrentPasses || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.options.maxBatch);
-    this.passing = true;
-    this.inPass = batch.length;
+    this.passes++;
+    this.inPasses += batch.length;
+    // A free slot takes what is left now (or after the delay).
+    this.schedule();
     try {
       // A model swap can leave images of two models in one queue: one pass per model.
       const byModel = new Map<M, Waiting<M, R>[]>();
       for (const item of batch) byModel.set(item.model, [...(byModel.get(item.model) ?? []), item]);
       for (const [model, items] of byModel) await this.runPass(model, items);
     } finally {
-      this.passing = false;
-      this.inPass = 0;
+      this.passes--;
+      this.inPasses -= batch.length;
       this.schedule();
     }
   }

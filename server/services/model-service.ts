@@ -80,7 +80,11 @@ export class ModelService {
         screening: this.screeningSettings,
         onRestart: options.onInferenceRestart,
       });
-    this.batcher = new ClassifyBatcher((served, images) => this.inference.assess(served.metadata.version, images), options.batching);
+    // One pass per inference thread at a time: a thread busy with one batch can only queue another.
+    this.batcher = new ClassifyBatcher((served, images) => this.inference.assess(served.metadata.version, images), {
+      concurrentPasses: this.inference.size,
+      ...options.batching,
+    });
   }
 
   /** The tfjs backend inference runs on (rejects when none could be initialised). */

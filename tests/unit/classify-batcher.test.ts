@@ -80,7 +80,7 @@ describe('ClassifyBatcher', () => {
     expect(batcher.stats()).toEqual({ pending: 0, batches: 3, images: 5, largestBatch: 2, refused: 0 });
   });
 
-  it('runs one pass at a time; images arriving during a pass join the next one together', async () => {
+  it('with one pass slot (the default), runs one pass at a time; images arriving during a pass join the next one together', async () => {
     const passes: number[][] = [];
     let release!: () => void;
     const batcher = new ClassifyBatcher<string, number>(
@@ -103,6 +103,34 @@ describe('ClassifyBatcher', () => {
     const results = await Promise.all([first.result, ...later.map((c) => c.result)]);
     expect(passes).toEqual([[1], [2, 3, 4]]);
     expect(results.map((r) => r.batchSize)).toEqual([1, 3, 3, 3]);
+  });
+
+  it('runs up to concurrentPasses passes at once; the next waits for one of them to end', async () => {
+    const passes: number[][] = [];
+    const releases: (() => void)[] = [];
+    const batcher = new ClassifyBatcher<string, number>(
+      async (_model, images) => {
+        passes.push(images.map((i) => i[0]!));
+        await new Promise<void>((resolve) => releases.push(resolve));
+        return images.map(() => 0.5);
+      },
+      { maxDelayMs: 0, maxBatch: 2, concurrentPasses: 2 },
+    );
+    const all = [1, 2, 3, 4, 5, 6].map((id) => classification(batcher, id));
+    for (const c of all) c.decoded();
+    await tick();
+    await tick();
+    // Two passes of maxBatch under way; the rest wait for a slot.
+    expect(passes).toEqual([[1, 2], [3, 4]]);
+    releases[1]!();
+    await tick();
+    await tick();
+    expect(passes).toEqual([[1, 2], [3, 4], [5, 6]]);
+    releases[0]!();
+    releases[2]!();
+    const results = await Promise.all(all.map((c) => c.result));
+    expect(results.map((r) => r.batchSize)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(batcher.stats()).toMatchObject({ pending: 0, batches: 3, images: 6 });
   });
 
   it('flush() runs what is waiting now', async () => {
@@ -151,5 +179,6 @@ describe('ClassifyBatcher', () => {
     expect(() => recordingBatcher({ maxBatch: 0 })).toThrow(RangeError);
     expect(() => recordingBatcher({ maxPending: 1.5 })).toThrow(RangeError);
     expect(() => recordingBatcher({ maxDelayMs: -1 })).toThrow(RangeError);
+    expect(() => recordingBatcher({ concurrentPasses: 0 })).toThrow(RangeError);
   });
 });

@@ -61,6 +61,29 @@ describe('InferencePool', () => {
     });
   });
 
+  it('splits a batch only over idle threads: with one busy, the other takes the next batch whole', async () => {
+    const threads = (two as unknown as { threads: { assess: (...args: unknown[]) => Promise<unknown> }[] }).threads;
+    const calls: number[][] = [[], []];
+    const originals = threads.map((t) => t.assess.bind(t));
+    threads.forEach((t, k) => {
+      t.assess = (version, images) => {
+        calls[k]!.push((images as Uint8Array[]).length);
+        return originals[k]!(version, images);
+      };
+    });
+    try {
+      const images = pictures(6);
+      await two.assess(VERSION, images);
+      expect(calls).toEqual([[3], [3]]);
+      // Both at once: the first splits over both idle threads, the second finds none idle.
+      const [a, b] = await Promise.all([two.assess(VERSION, images), two.assess(VERSION, images.slice(0, 4))]);
+      expect(calls.flat().slice(2).sort()).toEqual([3, 3, 4]);
+      b.forEach((answer, i) => expect(answer.probability).toBeCloseTo(a[i]!.probability, 5));
+    } finally {
+      threads.forEach((t, k) => (t.assess = originals[k]!));
+    }
+  });
+
   it('answers lone images and heatmaps, concurrent or not, and frees every tensor', async () => {
     const before = await two.memory();
     const images = pictures(3);
