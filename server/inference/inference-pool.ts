@@ -1,10 +1,10 @@
 // Inference on several threads, each a single-threaded backend with its own copy of the loaded
 // versions. A batch is split into one contiguous shard per idle thread and answered in order; a
 // lone image or heatmap, or a batch when at most one thread is idle, goes to the thread with the
-// least work in hand. Why not one thread on the
-// threaded WASM build: this project's kernels (Winograd with SIMD products) run on one thread
-// only, and two one-thread workers classified ~800 images/s at 96 px where the threaded build's
-// XNNPACK managed ~500 (docs/performance.md). Each thread is replaced when it dies, as before.
+// least work in hand. Why not one thread on the threaded WASM build: this project's kernels
+// (Winograd with SIMD products) run on one thread only, and two one-thread workers classified
+// ~800 images/s at 96 px where the threaded build's XNNPACK managed ~500 (docs/performance.md).
+// Each thread is replaced when it dies, as before.
 import os from 'node:os';
 import type { BackendInfo } from '../ml/backend-info.js';
 import type { ActivationMap } from '../ml/explain/grad-cam.js';

@@ -1,8 +1,8 @@
 // Concurrent classifications share forward passes: a batch of 16 images costs far less than 16
 // passes of one. Up to `concurrentPasses` passes run at once (one per inference thread: more
 // could only queue), and images that arrive while they run join the next one, so batches grow
-// with the load by themselves. Admission is bounded, so an overloaded server refuses at once (OVERLOADED)
-// instead of letting every request wait longer and longer.
+// with the load by themselves. Admission is bounded, so an overloaded server refuses at once
+// (OVERLOADED) instead of letting every request wait longer and longer.
 import { ServiceError } from './service-error.js';
 
 export interface BatchingOptions {
