@@ -1,5 +1,5 @@
 // Training and inference throughput of the original CNN on the WASM backend with this project's
-// training kernels, plus where a training step spends its time.
+// own kernels, plus where a training step spends its time.
 //
 //   npx tsx bench/kernels.ts [--json] [--sizes 64,96,128] [--steps 5] [--batch 32] [--threads 1] [--profile] [--compare-stock] [--baseline]
 //
@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { tf } from '../server/ml/tf.js';
 import { describeBackend, initBackend } from '../server/ml/backend.js';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../server/ml/kernels/index.js';
+import { registerWasmKernelReplacements, unregisterWasmKernelReplacements } from '../server/ml/kernels/index.js';
 import { conv2dBackpropFilter, kernelName as backpropFilterKernel } from '../server/ml/kernels/conv2d-backprop-filter.js';
 import type { KernelArgs } from '../server/ml/kernels/wasm-kernel-utils.js';
 import { buildModel } from '../server/ml/models/index.js';
@@ -200,17 +200,17 @@ function compareWithStock(batchSize: number): KernelComparison[] {
   return cases.map(({ name, make }) => {
     const { inputs, run } = make();
     try {
-      unregisterWasmTrainingKernels();
+      unregisterWasmKernelReplacements();
       let stockMs: number | null = null;
       try {
         stockMs = timeIt(run);
       } catch {
         stockMs = null; // WASM has no such kernel
       }
-      registerWasmTrainingKernels();
+      registerWasmKernelReplacements();
       return { case: name, stockMs, replacementMs: timeIt(run) };
     } finally {
-      registerWasmTrainingKernels();
+      registerWasmKernelReplacements();
       inputs.forEach((t) => t.dispose());
     }
   });
@@ -218,7 +218,7 @@ function compareWithStock(batchSize: number): KernelComparison[] {
 
 /** Runs `measure` with WASM's own kernels and, since it has none, only this project's filter gradient. */
 function withStockKernels<T>(measure: () => T): T {
-  unregisterWasmTrainingKernels();
+  unregisterWasmKernelReplacements();
   tf.registerKernel({
     kernelName: backpropFilterKernel,
     backendName: 'wasm',
@@ -228,7 +228,7 @@ function withStockKernels<T>(measure: () => T): T {
     return measure();
   } finally {
     tf.unregisterKernel(backpropFilterKernel, 'wasm');
-    registerWasmTrainingKernels();
+    registerWasmKernelReplacements();
   }
 }
 

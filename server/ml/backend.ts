@@ -1,5 +1,5 @@
 // Chooses the tfjs backend once per thread: tfjs-node when its native library loads,
-// else WASM (with this project's training kernels), and the slow pure-JS `cpu` only on request.
+// else WASM (with this project's own kernels), and the slow pure-JS `cpu` only on request.
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { tf } from './tf.js';
@@ -28,7 +28,7 @@ async function tryTensorflow(): Promise<string | undefined> {
   }
 }
 
-/** Loads WASM with this project's training kernels; resolves to the threads it computes with. */
+/** Loads WASM with this project's own kernels; resolves to the threads it computes with. */
 async function initWasm(threads: number): Promise<{ threads: number; fallbackReason?: string }> {
   await import('@tensorflow/tfjs-backend-wasm');
   let result: { threads: number; fallbackReason?: string } = { threads: 1 };
@@ -42,8 +42,8 @@ async function initWasm(threads: number): Promise<{ threads: number; fallbackRea
     }
   }
   if (tf.getBackend() !== 'wasm' && !(await tf.setBackend('wasm'))) throw new Error('the WASM backend failed to initialise');
-  const { registerWasmTrainingKernels } = await import('./kernels/index.js');
-  registerWasmTrainingKernels();
+  const { registerWasmKernelReplacements } = await import('./kernels/index.js');
+  registerWasmKernelReplacements();
   return result;
 }
 

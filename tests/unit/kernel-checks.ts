@@ -1,4 +1,4 @@
-// The WASM training kernels against the cpu backend's own kernels and gradients, in one process,
+// This project's WASM kernels against the cpu backend's own kernels and gradients, in one process,
 // on the build of WASM a test file picks: kernels.test.ts the threaded one (the server's
 // inference), kernels-one-thread.test.ts the single-threaded one (each training replica's),
 // where some kernels take other paths (Winograd's products on this project's SIMD kernel
@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../server/ml/tf.js';
 import { initBackend } from '../../server/ml/backend.js';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, wasmTrainingKernelNames } from '../../server/ml/kernels/index.js';
+import { registerWasmKernelReplacements, unregisterWasmKernelReplacements, wasmKernelReplacementNames } from '../../server/ml/kernels/index.js';
 import { streamableShape } from '../../server/ml/kernels/batch-mat-mul.js';
 import { simdKernels } from '../../server/ml/kernels/simd/simd-kernels.js';
 
@@ -139,32 +139,32 @@ export function defineKernelChecks(threads: number): void {
     it('needs the registered filter-gradient kernel (WASM has none of its own)', async () => {
       const compute = convGradients(convCases[1]!, 7);
       await tf.setBackend('wasm');
-      unregisterWasmTrainingKernels();
+      unregisterWasmKernelReplacements();
       try {
         expect(() => tf.tidy(compute)).toThrow(/Conv2DBackpropFilter/);
       } finally {
-        registerWasmTrainingKernels();
+        registerWasmKernelReplacements();
       }
       await expectSameOnBothBackends(compute);
     });
   });
 
   describe('kernel registration', () => {
-    const installed = () => wasmTrainingKernelNames.map((name) => tf.getKernel(name, 'wasm')?.kernelFunc);
+    const installed = () => wasmKernelReplacementNames.map((name) => tf.getKernel(name, 'wasm')?.kernelFunc);
 
     it('replaces every listed kernel, is idempotent, and can put the stock ones back', () => {
-      expect(wasmTrainingKernelNames).toEqual(
+      expect(wasmKernelReplacementNames).toEqual(
         expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul', 'Sum', 'ReluGrad', 'Identity', 'Slice', 'Conv2D', 'FusedConv2D']),
       );
       const ours = installed();
-      registerWasmTrainingKernels();
+      registerWasmKernelReplacements();
       expect(installed()).toEqual(ours);
 
-      unregisterWasmTrainingKernels();
+      unregisterWasmKernelReplacements();
       const stock = installed();
       stock.forEach((func, i) => expect(func).not.toBe(ours[i]));
-      expect(stock[wasmTrainingKernelNames.indexOf('Conv2DBackpropFilter')]).toBeUndefined();
-      registerWasmTrainingKernels();
+      expect(stock[wasmKernelReplacementNames.indexOf('Conv2DBackpropFilter')]).toBeUndefined();
+      registerWasmKernelReplacements();
       installed().forEach((func, i) => {
         expect(func).toBeDefined();
         expect(func).not.toBe(stock[i]);

@@ -28,19 +28,19 @@ const replacements: ReadonlyArray<{ kernelName: string; kernel: ReplacementKerne
   { kernelName: conv.fusedKernelName, kernel: conv.fusedConv2d },
 ];
 
-/** Names of the kernels `registerWasmTrainingKernels` installs for the 'wasm' backend. */
-export const wasmTrainingKernelNames: readonly string[] = replacements.map((r) => r.kernelName);
+/** Names of the kernels `registerWasmKernelReplacements` installs for the 'wasm' backend. */
+export const wasmKernelReplacementNames: readonly string[] = replacements.map((r) => r.kernelName);
 
 // Marks our kernelFuncs so a second copy of this module (or a second call) never takes them for stock ones.
-const ours = Symbol.for('skin-cancer-detection.wasm-training-kernel');
+const ours = Symbol.for('skin-cancer-detection.wasm-kernel-replacement');
 type MarkedKernelFunc = tf.KernelFunc & { [ours]?: true };
 
 function isOurs(kernelName: string): boolean {
   return Boolean((tf.getKernel(kernelName, 'wasm')?.kernelFunc as MarkedKernelFunc | undefined)?.[ours]);
 }
 
-/** Installs the training kernels for the 'wasm' backend. Idempotent; call after the backend loaded. */
-export function registerWasmTrainingKernels(): void {
+/** Installs the replacement kernels (for training and inference) on the 'wasm' backend. Idempotent; call after the backend loaded. */
+export function registerWasmKernelReplacements(): void {
   if (!tf.getKernel('Conv2D', 'wasm')) {
     throw new Error('the WASM backend is not loaded: import @tensorflow/tfjs-backend-wasm first');
   }
@@ -57,7 +57,7 @@ export function registerWasmTrainingKernels(): void {
 }
 
 /** Puts WASM's own kernels back (and removes the ones it never had), e.g. to measure the difference. */
-export function unregisterWasmTrainingKernels(): void {
+export function unregisterWasmKernelReplacements(): void {
   for (const { kernelName } of replacements) {
     if (!isOurs(kernelName)) continue;
     tf.unregisterKernel(kernelName, 'wasm');

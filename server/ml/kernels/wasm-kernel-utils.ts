@@ -1,4 +1,4 @@
-// Shared plumbing for the WASM training kernels: calling the backend's own kernels on raw
+// Shared plumbing for this project's WASM kernels: calling the backend's own kernels on raw
 // TensorInfos (no engine, no tensors, so nothing is tracked twice) and freeing what they return.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../tf.js';
