@@ -60,9 +60,8 @@ const TRAINING_WARM_UP_BATCHES = 12;
 
 /** Steady-state training images/s of one round: per-batch rates after the warm-up batches, median. */
 export async function trainingImagesPerSecond({ architecture, imageSize, batchSize, quick }: BenchShape, threads?: number): Promise<number> {
-  const warmUp = TRAINING_WARM_UP_BATCHES;
   const batches = quick ? 3 : 4;
-  const images = randomImages(batchSize * (batches + warmUp), imageSize, 1);
+  const images = randomImages(batchSize * (batches + TRAINING_WARM_UP_BATCHES), imageSize, 1);
   const empty = randomImages(0, imageSize, 2);
   const rates: number[] = [];
   let last = performance.now();
@@ -72,7 +71,7 @@ export async function trainingImagesPerSecond({ architecture, imageSize, batchSi
     {
       onBatchEnd: (p) => {
         const now = performance.now();
-        if (p.batch > warmUp) rates.push(batchSize / ((now - last) / 1000));
+        if (p.batch > TRAINING_WARM_UP_BATCHES) rates.push(batchSize / ((now - last) / 1000));
         last = now;
       },
     },

@@ -39,7 +39,10 @@ function isOurs(kernelName: string): boolean {
   return Boolean((tf.getKernel(kernelName, 'wasm')?.kernelFunc as MarkedKernelFunc | undefined)?.[ours]);
 }
 
-/** Installs the replacement kernels (for training and inference) on the 'wasm' backend. Idempotent; call after the backend loaded. */
+/**
+ * Installs the replacement kernels (for training and inference) on the 'wasm' backend.
+ * Idempotent; call after the backend loaded.
+ */
 export function registerWasmKernelReplacements(): void {
   if (!tf.getKernel('Conv2D', 'wasm')) {
     throw new Error('the WASM backend is not loaded: import @tensorflow/tfjs-backend-wasm first');

@@ -94,7 +94,7 @@ export interface OptimizerViews {
  * loads for dependent on earlier stores ("4K aliasing"), and its 9.8 MB copy took 2.5 ms
  * against the other's 0.65. Page-aligned, both take ~0.65 ms.
  */
-export function optimizerRegionFloats(trainable: FlatLayout): number {
+function optimizerRegionFloats(trainable: FlatLayout): number {
   const PAGE_FLOATS = 1024;
   return Math.ceil(trainable.length / PAGE_FLOATS) * PAGE_FLOATS;
 }
