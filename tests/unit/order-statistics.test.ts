@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lowerOrderStatistics, quantile, selectInPlace, selectQuantile } from '../../server/ml/guard/order-statistics.js';
+import { lowerOrderStatistics, orderStatistics, quantile, selectInPlace, selectQuantile } from '../../server/ml/guard/order-statistics.js';
 
 describe('selectQuantile', () => {
   it('equals the quantile of the sorted values, for any values and share', () => {
@@ -27,6 +27,41 @@ describe('selectQuantile', () => {
       expect(selectQuantile(data, 0.5)).toBe(expected);
     }
     expect(() => selectQuantile(new Float32Array(0), 0.5)).toThrow(/no values/);
+  });
+});
+
+describe('orderStatistics', () => {
+  it('equals indexing the sorted values, for any floats (signed zeros, infinities, tiny and huge) and leaves them in place', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.float({ noNaN: true }), { minLength: 1, maxLength: 400 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 4 }),
+        (values, shares) => {
+          const data = Float32Array.from(values);
+          const before = Float32Array.from(data);
+          const sorted = Float32Array.from(data).sort();
+          const ranks = shares.map((q) => Math.floor(q * (data.length - 1))).sort((a, b) => a - b);
+          // Object.is, via toEqual on arrays: -0 and +0 are told apart, as the sort orders them.
+          expect(orderStatistics(data, ranks)).toEqual(ranks.map((k) => sorted[k]));
+          expect(data).toEqual(before);
+        },
+      ),
+      { numRuns: 2000, seed: 5 },
+    );
+  });
+
+  it('finds the median of image-sized measures that crowd into one narrow range', () => {
+    // 94 x 94 values, most within one bucket of the first pass: the selection inside it decides.
+    const data = Float32Array.from({ length: 94 * 94 }, (_, i) => 10 + ((i * 7919) % 8836) / 1e6);
+    const sorted = Float32Array.from(data).sort();
+    expect(orderStatistics(data, [0, 4417, 4418, 8835])).toEqual([sorted[0], sorted[4417], sorted[4418], sorted[8835]]);
+  });
+
+  it('refuses ranks outside the values or out of order', () => {
+    const data = Float32Array.from([3, 1, 2]);
+    expect(() => orderStatistics(data, [3])).toThrow(/outside/);
+    expect(() => orderStatistics(data, [-1])).toThrow(/outside/);
+    expect(() => orderStatistics(data, [2, 1])).toThrow(/ascending/);
   });
 });
 

@@ -53,9 +53,9 @@ export function luminance(pixels: Uint8Array, size: number): Float32Array {
   return y;
 }
 
-export function measureQuality(pixels: Uint8Array, size: number): QualityMeasures {
+/** `y`: the pixels' `luminance`, when the caller has it already. */
+export function measureQuality(pixels: Uint8Array, size: number, y: Float32Array = luminance(pixels, size)): QualityMeasures {
   if (pixels.length !== size * size * 3) throw new RangeError(`expected ${size * size * 3} values for ${size}px RGB, got ${pixels.length}`);
-  const y = luminance(pixels, size);
   let highlights = 0;
   let shadows = 0;
   let total = 0;

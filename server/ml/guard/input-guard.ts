@@ -4,7 +4,7 @@
 // unguarded and says so.
 import type { DecodedImage } from '../preprocess.js';
 import type { ModelMetadata } from '../types.js';
-import { checkQuality, measureQuality, type QualityMeasures, type QualityProblem } from './image-quality.js';
+import { checkQuality, luminance, measureQuality, type QualityMeasures, type QualityProblem } from './image-quality.js';
 import { describeAppearance } from './appearance.js';
 import { embeddingDistance } from './ood.js';
 import { isInputGuardData, type DistanceLimit, type InputGuardData } from './guard-data.js';
@@ -64,7 +64,8 @@ export class InputGuard {
 
   /** Resolution, quality and appearance, before inference. Throws UnsuitableImageError. */
   inspect(decoded: DecodedImage): Inspection {
-    const quality = measureQuality(decoded.pixels, decoded.size);
+    const y = luminance(decoded.pixels, decoded.size);
+    const quality = measureQuality(decoded.pixels, decoded.size, y);
     if (!this.data) return { quality, appearanceDistance: null };
     const { width, height } = decoded.original;
     if (Math.min(width, height) < this.data.minSide) {
@@ -72,7 +73,7 @@ export class InputGuard {
     }
     const finding = checkQuality(quality, this.data.quality);
     if (finding) throw new UnsuitableImageError(finding.problem, finding.message);
-    const appearanceDistance = embeddingDistance(this.data.appearance.density, describeAppearance(decoded.pixels, decoded.size));
+    const appearanceDistance = embeddingDistance(this.data.appearance.density, describeAppearance(decoded.pixels, decoded.size, y));
     if (!(appearanceDistance <= this.data.appearance.maxDistance)) throw tooFar('appearance', appearanceDistance, this.data.appearance);
     return { quality, appearanceDistance };
   }

@@ -11,27 +11,62 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
 
 /**
  * `quantile` of unsorted values without sorting them (runs on every classified image, where a
- * full sort was most of this module's time): quickselect puts the lower order statistic in
- * place, and the upper one is the smallest value after it. Reorders `values`.
+ * full sort was most of this module's time). Leaves `values` as they are.
  */
 export function selectQuantile(values: Float32Array, q: number): number {
   if (values.length === 0) throw new RangeError('quantile of no values');
   const position = Math.min(Math.max(q, 0), 1) * (values.length - 1);
   const lower = Math.floor(position);
-  const low = selectInPlace(values, lower);
-  if (lower + 1 >= values.length || position === lower) return low;
-  let high = Number.POSITIVE_INFINITY;
-  for (let i = lower + 1; i < values.length; i++) if (values[i]! < high) high = values[i]!;
+  if (lower + 1 >= values.length || position === lower) return orderStatistics(values, [lower])[0]!;
+  const [low, high] = orderStatistics(values, [lower, lower + 1]) as [number, number];
   return low + (high - low) * (position - lower);
 }
 
+// Radix selection: one pass counts the values by the top 12 bits of a key that orders as the
+// floats do (sign, exponent and 3 bits of mantissa: buckets an eighth of an octave wide), then
+// only the few hundred values in a wanted bucket are selected among. Three quickselects over a
+// 94x94 image's values took ~0.2 ms per classified image; this takes a fraction of that.
+const BUCKET_SHIFT = 20;
+const bucketCounts = new Int32Array(1 << (32 - BUCKET_SHIFT));
+
+/** A key whose unsigned order is the floats' order (-0 before +0, as a typed array sorts them). */
+function sortKey(bits: number): number {
+  return (bits ^ ((bits >> 31) | 0x80000000)) >>> 0;
+}
+
 /**
- * Hoare's selection: afterwards values[k] is the k-th smallest, smaller ones before it, larger
- * after. `from`: values before it are already no larger than any after it (a previous selection),
- * so a second, higher k can skip them.
+ * The values at the given indices of the sorted values (`ranks` ascending, each in
+ * 0..length-1), found without sorting or reordering `values` (no NaN among them).
  */
-export function selectInPlace(values: Float32Array, k: number, from = 0): number {
-  let left = from;
+export function orderStatistics(values: Float32Array, ranks: readonly number[]): number[] {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const counts = bucketCounts.fill(0);
+  for (let i = 0; i < bits.length; i++) counts[sortKey(bits[i]!) >>> BUCKET_SHIFT]!++;
+  const results: number[] = [];
+  let bucket = 0;
+  let before = 0;
+  let members: Float32Array | null = null;
+  for (const rank of ranks) {
+    if (!(rank >= 0 && rank < values.length && Number.isInteger(rank))) throw new RangeError(`rank ${rank} is outside 0..${values.length - 1}`);
+    if (rank < before) throw new RangeError('ranks must be ascending');
+    let moved = false;
+    while (before + counts[bucket]! <= rank) {
+      before += counts[bucket++]!;
+      moved = true;
+    }
+    if (!members || moved) {
+      members = new Float32Array(counts[bucket]!);
+      let m = 0;
+      for (let i = 0; i < bits.length; i++) if (sortKey(bits[i]!) >>> BUCKET_SHIFT === bucket) members[m++] = values[i]!;
+    }
+    results.push(selectInPlace(members, rank - before));
+  }
+  return results;
+}
+
+/** Hoare's selection: afterwards values[k] is the k-th smallest, smaller ones before it, larger after. */
+export function selectInPlace(values: Float32Array, k: number): number {
+  let left = 0;
   let right = values.length - 1;
   while (right > left) {
     // Median of three as pivot keeps sorted and constant inputs linear.
@@ -62,17 +97,13 @@ function median3(a: number, b: number, c: number): number {
 }
 
 /**
- * The values at index floor(q * (n - 1)) of the sorted values, for ascending shares `q`, found by
- * selection (each one searches only above the last); 0 for each when there are no values.
- * Reorders `values`.
+ * The values at index floor(q * (n - 1)) of the sorted values, for ascending shares `q`; 0 for
+ * each when there are no values. Leaves `values` as they are.
  */
 export function lowerOrderStatistics(values: Float32Array, ascendingShares: readonly number[]): number[] {
-  let from = 0;
-  return ascendingShares.map((q) => {
-    if (values.length === 0) return 0;
-    const index = Math.floor(Math.min(Math.max(q, 0), 1) * (values.length - 1));
-    const value = selectInPlace(values, index, Math.min(from, index));
-    from = index + 1;
-    return value;
-  });
+  if (values.length === 0) return ascendingShares.map(() => 0);
+  return orderStatistics(
+    values,
+    ascendingShares.map((q) => Math.floor(Math.min(Math.max(q, 0), 1) * (values.length - 1))),
+  );
 }
