@@ -9,13 +9,16 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { buildModel } from '../ml/models/index.js';
-import { defaultTrainingParams } from '../ml/types.js';
+import type { LayersModel } from '../ml/tf.js';
+import { defaultTrainingParams, type ModelMetadata } from '../ml/types.js';
 import { ModelRegistry, MODEL_FORMAT } from '../registry/model-registry.js';
 import { repoRoot } from '../paths.js';
 import { median, percentile, type BenchShape } from './bench-measure.js';
 import { loadPlan, manyClients, multipartUpload, oneClient, request, type Answer } from './bench-load.js';
 
 export interface ApiFigures {
+  /** Which model the server classified with: the shipped default (with its input guard) or a fresh one. */
+  apiModel: string;
   /** `compiled`: dist/, as `npm start` runs it; `source`: under tsx, when compiling failed. */
   serverFrom: 'compiled' | 'source';
   /** Process start to the first HTTP answer. */
@@ -37,12 +40,38 @@ export interface ApiFigures {
 
 const CLASSIFY = 'mutation Classify($image: Upload!) { classify(image: $image) { probability label } }';
 
-/** A models folder whose active version is a fresh model of the benchmarked shape: a forward pass costs the same trained or not. */
-async function benchModelsDir(shape: BenchShape, root: string): Promise<string> {
+/** The shipped default (repo's models/ active version) when it has the benchmarked shape, else null. */
+async function shippedModel(shape: BenchShape): Promise<{ model: LayersModel; metadata: ModelMetadata } | null> {
+  try {
+    const registry = await ModelRegistry.open(path.join(repoRoot, 'models'));
+    const active = await registry.activeVersion();
+    if (!active) return null;
+    const loaded = await registry.load(active);
+    const { architecture, imageSize } = loaded.metadata;
+    if (architecture === shape.architecture && imageSize === shape.imageSize) return loaded;
+    loaded.model.dispose();
+  } catch {
+    // No readable shipped model: measure a fresh one.
+  }
+  return null;
+}
+
+/**
+ * A models folder whose active version is what the server will serve: the shipped default when
+ * it has the benchmarked shape (its input guard, views and threshold cost time on every request),
+ * else a fresh model of that shape, which has no guard data (the guard's checks are then skipped).
+ */
+async function benchModelsDir(shape: BenchShape, root: string): Promise<{ dir: string; served: string }> {
   const dir = path.join(root, 'models');
   const registry = await ModelRegistry.open(dir);
-  const model = buildModel(shape.architecture, { imageSize: shape.imageSize, seed: 1 });
+  const shipped = await shippedModel(shape);
+  const model = shipped?.model ?? buildModel(shape.architecture, { imageSize: shape.imageSize, seed: 1 });
   try {
+    if (shipped) {
+      const { version, createdAt, ...metadata } = shipped.metadata;
+      await registry.promote((await registry.save(model, metadata)).version);
+      return { dir, served: `shipped ${version}${metadata.inputGuard ? ', input guard on' : ''}` };
+    }
     const saved = await registry.save(model, {
       format: MODEL_FORMAT,
       architecture: shape.architecture,
@@ -57,10 +86,10 @@ async function benchModelsDir(shape: BenchShape, root: string): Promise<string> 
       epochsCompleted: 0,
     });
     await registry.promote(saved.version);
+    return { dir, served: 'fresh, no input guard' };
   } finally {
     model.dispose();
   }
-  return dir;
 }
 
 /** One GraphQL multipart classify request, built once. */
@@ -158,7 +187,7 @@ export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50, 
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   let server: ServerProcess | undefined;
   try {
-    const modelsDir = await benchModelsDir(shape, root);
+    const { dir: modelsDir, served } = await benchModelsDir(shape, root);
     const from = compileServer();
     server = ServerProcess.start(from, {
       PORT: '0',
@@ -184,6 +213,7 @@ export async function measureApi(shape: BenchShape, jpeg: Buffer, clients = 50, 
     const after = await batchingTotals(agent, origin);
 
     return {
+      apiModel: served,
       serverFrom: from,
       serverListeningMs: listeningMs,
       serverReadyMs: readyMs,

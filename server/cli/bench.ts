@@ -206,6 +206,7 @@ runCli(async () => {
     batchInferScaling: round(infer.scaling, 2),
     classifyJpegMsP50: round(median(endToEnd), 2),
     screeningViews: views,
+    apiModel: api?.apiModel ?? null,
     apiClassifyMsP50: api ? round(api.apiClassifyMsP50, 2) : null,
     apiClassifyMsP99: api ? round(api.apiClassifyMsP99, 2) : null,
     apiSingleClientImagesPerSec: api ? round(api.apiSingleClientImagesPerSec) : null,
@@ -235,6 +236,7 @@ runCli(async () => {
   line(`batch inference (${batchSize}, ${threads} one-thread workers)`, `${report.batchInferImagesPerSec} img/s (1 thread: ${report.batchInferImagesPerSecSingleThread}, x${report.batchInferScaling})`);
   line('classify one 224px JPEG (decode + model)', `p50 ${report.classifyJpegMsP50} ms`);
   if (api) {
+    line('API model', report.apiModel ?? '');
     line('API screening views (SCREENING_VIEWS)', views === 'all' ? 'all: 8 per image, with the probability interval' : 'single: 1 per image, no interval');
     line('API classify, one client at a time', `p50 ${report.apiClassifyMsP50} ms, p99 ${report.apiClassifyMsP99} ms, ${report.apiSingleClientImagesPerSec} img/s`);
     line(`API classify, ${report.apiConcurrentClients} concurrent clients`, `${report.apiImagesPerSec} img/s (x${report.apiConcurrentScaling} one client), p50 ${report.apiConcurrentMsP50} ms, p99 ${report.apiConcurrentMsP99} ms, ${report.apiMeanBatch} images per forward pass, ${report.apiErrors} errors`);
