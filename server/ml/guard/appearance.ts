@@ -4,6 +4,7 @@
 // network's embedding happens to place them among lesions.
 import { luminance } from './image-quality.js';
 import { lowerOrderStatistics } from './order-statistics.js';
+import { ScratchFloats } from './scratch.js';
 
 const TONE_BINS = 16;
 const ORIENTATION_BINS = 8;
@@ -37,6 +38,8 @@ function orientationBin(gx: number, gy: number): number {
   );
 }
 
+const edgeStrengths = new ScratchFloats();
+
 /**
  * 40 numbers: the luminance histogram (16), the edge-orientation histogram weighted by edge
  * strength (8), log edge strength at the median, 90th and 99th percentile and on average (4),
@@ -47,10 +50,11 @@ function orientationBin(gx: number, gy: number): number {
 export function describeAppearance(pixels: Uint8Array, size: number, y: Float32Array = luminance(pixels, size)): Float32Array {
   const n = size * size;
   const tones = new Float32Array(TONE_BINS);
-  for (const v of y) tones[Math.min(TONE_BINS - 1, Math.floor(v / (256 / TONE_BINS)))]! += 1 / n;
+  // Indexed, not for...of: iterating a typed array made a heap object per pixel.
+  for (let i = 0; i < n; i++) tones[Math.min(TONE_BINS - 1, Math.floor(y[i]! / (256 / TONE_BINS)))]! += 1 / n;
 
   const orientations = new Float32Array(ORIENTATION_BINS);
-  const strengths = new Float32Array(Math.max(0, (size - 2) * (size - 2)));
+  const strengths = edgeStrengths.take(Math.max(0, (size - 2) * (size - 2)));
   let total = 0;
   let axisAligned = 0;
   let k = 0;

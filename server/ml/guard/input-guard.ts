@@ -7,6 +7,7 @@ import type { ModelMetadata } from '../types.js';
 import { checkQuality, luminance, measureQuality, type QualityMeasures, type QualityProblem } from './image-quality.js';
 import { describeAppearance } from './appearance.js';
 import { embeddingDistance } from './ood.js';
+import { ScratchFloats } from './scratch.js';
 import { isInputGuardData, type DistanceLimit, type InputGuardData } from './guard-data.js';
 
 export type UnsuitableReason = 'LOW_RESOLUTION' | QualityProblem | 'NOT_A_LESION';
@@ -52,6 +53,8 @@ function tooFar(what: string, distance: number, limit: DistanceLimit): Unsuitabl
 }
 
 export class InputGuard {
+  private readonly luminanceScratch = new ScratchFloats();
+
   private constructor(readonly data: InputGuardData | null) {}
 
   static forModel(metadata: Pick<ModelMetadata, 'inputGuard'>): InputGuard {
@@ -64,7 +67,7 @@ export class InputGuard {
 
   /** Resolution, quality and appearance, before inference. Throws UnsuitableImageError. */
   inspect(decoded: DecodedImage): Inspection {
-    const y = luminance(decoded.pixels, decoded.size);
+    const y = luminance(decoded.pixels, decoded.size, this.luminanceScratch.take(decoded.size * decoded.size));
     const quality = measureQuality(decoded.pixels, decoded.size, y);
     if (!this.data) return { quality, appearanceDistance: null };
     const { width, height } = decoded.original;

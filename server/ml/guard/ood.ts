@@ -118,7 +118,7 @@ export function embeddingDistance(density: EmbeddingDensity, embedding: ArrayLik
   if (embedding.length !== dim) throw new RangeError(`embedding has ${embedding.length} values, the density ${dim}`);
   const centred = Float64Array.from({ length: dim }, (_, j) => embedding[j]! - mean[j]!);
   let squaredNorm = 0;
-  for (const c of centred) squaredNorm += c * c;
+  for (let j = 0; j < dim; j++) squaredNorm += centred[j]! * centred[j]!;
   let explained = 0;
   let score = 0;
   components.forEach((component, i) => {
