@@ -2,7 +2,7 @@
 // orientations against a direct definition (atan2), and what it shares with the quality measures.
 import { describe, expect, it } from 'vitest';
 import { describeAppearance } from '../../server/ml/guard/appearance.js';
-import { luminance } from '../../server/ml/guard/image-quality.js';
+import { luminance, measureQuality } from '../../server/ml/guard/image-quality.js';
 import { createRng } from '../../server/ml/random.js';
 
 const SIZE = 48;
@@ -58,6 +58,17 @@ describe('describeAppearance', () => {
       // Features 16-23; float32 sums and a pixel on a bin boundary may differ by a hair.
       expected.forEach((share, bin) => expect(features[16 + bin]).toBeCloseTo(share, 4));
     }
+  });
+
+  it('gives the same summary and quality measures after images of other sizes (reused working memory)', () => {
+    const small = randomPixels(5, true);
+    const first = describeAppearance(small, SIZE);
+    const firstQuality = measureQuality(small, SIZE);
+    const large = Uint8Array.from({ length: 96 * 96 * 3 }, (_, i) => (i * 37) % 256);
+    describeAppearance(large, 96);
+    measureQuality(large, 96);
+    expect(describeAppearance(small, SIZE)).toEqual(first);
+    expect(measureQuality(small, SIZE)).toEqual(firstQuality);
   });
 
   it('gives the same summary whether or not the luminance is handed in', () => {
