@@ -1,4 +1,4 @@
-// The API half of `npm run bench`: the real server (server/index.ts) as a child process, serving a
+// The API half of `npm run bench`: the real server (server/start.cts) as a child process, serving a
 // model of the benchmarked architecture and size, classifying one 224x224 JPEG per GraphQL
 // multipart request over loopback - from one client at a time, then from many at once - and how
 // long it takes from process start to ready (model loaded and warmed). The server runs compiled,
@@ -132,7 +132,8 @@ class ServerProcess {
   }
 
   static start(from: ApiFigures['serverFrom'], env: Record<string, string>): ServerProcess {
-    const args = from === 'compiled' ? [path.join(repoRoot, 'dist/server/index.js')] : ['--import', 'tsx', path.join(repoRoot, 'server/index.ts')];
+    // The entry `npm start` runs (it sizes libuv's thread pool before the server loads).
+    const args = from === 'compiled' ? [path.join(repoRoot, 'dist/server/start.cjs')] : ['--import', 'tsx', path.join(repoRoot, 'server/start.cts')];
     const startedAt = performance.now();
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
