@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { BackendName } from './ml/backend.js';
 import { screeningViewModes, type ScreeningSettings, type ScreeningViews } from './ml/screening-rules.js';
 import { repoRoot } from './paths.js';
+import { defaultBatchingOptions } from './services/classify-batcher.js';
 
 export interface Config {
   datasetsDir: string;
@@ -184,7 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryDepth: positiveInt('MAX_QUERY_DEPTH', env.MAX_QUERY_DEPTH) ?? 15,
     maxQueryFields: positiveInt('MAX_QUERY_FIELDS', env.MAX_QUERY_FIELDS) ?? 1000,
     maxQueryAliases: nonNegativeInt('MAX_QUERY_ALIASES', env.MAX_QUERY_ALIASES) ?? 20,
-    classifyMaxBatch: positiveInt('CLASSIFY_MAX_BATCH', env.CLASSIFY_MAX_BATCH) ?? 16,
+    classifyMaxBatch: positiveInt('CLASSIFY_MAX_BATCH', env.CLASSIFY_MAX_BATCH) ?? defaultBatchingOptions.maxBatch,
     classifyMaxDelayMs: nonNegativeInt('CLASSIFY_MAX_DELAY_MS', env.CLASSIFY_MAX_DELAY_MS) ?? 3,
     classifyMaxPending: positiveInt('CLASSIFY_MAX_PENDING', env.CLASSIFY_MAX_PENDING) ?? 64,
     uncertainMaxSpread: fraction('UNCERTAIN_MAX_SPREAD', env.UNCERTAIN_MAX_SPREAD) ?? 0.3,
