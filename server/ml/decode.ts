@@ -141,13 +141,10 @@ export async function decodeImage(input: Buffer, size: number, limits?: Partial<
   // refuses the file, the decode's own failure or result is dropped.
   const header = readHeader(input);
   const decoding = decodePixels(input, size, resolved);
-  let original: OriginalImage;
-  try {
-    original = checkHeader(await header, resolved);
-  } catch (error) {
-    decoding.catch(() => undefined);
-    throw error;
-  }
+  // The decode may fail while the header is still being read: handled from the start, so its
+  // failure is never an unhandled rejection (awaiting it below still throws it).
+  decoding.catch(() => undefined);
+  const original = checkHeader(await header, resolved);
   const result = await decoding;
 
   const { data, info } = result;
