@@ -5,7 +5,8 @@ import type { ImageLimits } from './preprocess.js';
 import type { ModelMetadata } from './types.js';
 import type { LabelledImages } from './dataset.js';
 import { predictScores, type Scoring } from './predict.js';
-import { isTestTimeView, predictViews, singleView, type TestTimeView } from './tta.js';
+import { predictViews, type TestTimeView } from './tta.js';
+import { scoringViewsOf } from './view-names.js';
 
 export type { Classification, Description } from './classification.js';
 export { describeProbability } from './classification.js';
@@ -13,8 +14,7 @@ import { describeProbability, type Classification, type Description } from './cl
 
 /** How a stored version scores an image: its test-time views and calibration temperature. */
 export function scoringOf(metadata: ModelMetadata): Required<Scoring> {
-  const views = metadata.testTimeViews?.filter(isTestTimeView) ?? [];
-  return { views: views.length > 0 ? views : singleView, temperature: metadata.temperature ?? 1 };
+  return { views: scoringViewsOf(metadata), temperature: metadata.temperature ?? 1 };
 }
 
 export class Classifier {

@@ -5,7 +5,8 @@ import { describeProbability, type Classification } from './classification.js';
 import type { DecodedImage } from './preprocess.js';
 import type { ModelMetadata } from './types.js';
 import { InputGuard, type GuardReport, type Inspection } from './guard/input-guard.js';
-import { riskBandWithUncertainty, type Uncertainty } from './uncertainty.js';
+import { riskBandWithUncertainty, viewInterval, type Uncertainty } from './uncertainty.js';
+import { scoringViewsOf, singleView, testTimeViews, type TestTimeView } from './view-names.js';
 import { riskBand } from './risk.js';
 import type { Explanation } from './explain/explanation.js';
 
@@ -39,6 +40,40 @@ export interface Assessment {
   uncertainty: Uncertainty | null;
   /** Embedding distance to the training images; null when the guard is off. */
   distance: number | null;
+}
+
+/** Calibrated scores of images under some test-time views: `scores[v][i]` is image i under `views[v]`. */
+export interface ScoredViews {
+  views: TestTimeView[];
+  scores: ArrayLike<number>[];
+  /** Each image's embedding distance; null when the guard is off or identity was not scored. */
+  distances: (number | null)[];
+}
+
+/** The views a screening mode scores: all eight, or the image as it is. */
+export function viewsScoredFor(mode: ScreeningViews): readonly TestTimeView[] {
+  return mode === 'all' ? testTimeViews : singleView;
+}
+
+/**
+ * Assessments from the scores of the views `mode` needs, wherever they were computed (one
+ * inference thread, or several sharing a lone image's views). With 'all' the probability is the
+ * version's own (the mean over its views), so it matches what its threshold was chosen on, and
+ * the interval spans all eight views; with 'single' it is the image as it is, with no interval.
+ */
+export function assessmentsFrom(metadata: Pick<ModelMetadata, 'testTimeViews'>, scored: ScoredViews, mode: ScreeningViews): Assessment[] {
+  const scoresOf = (view: TestTimeView) => {
+    const v = scored.views.indexOf(view);
+    if (v < 0) throw new RangeError(`the ${view} view was not scored`);
+    return scored.scores[v]!;
+  };
+  const averaged = (mode === 'all' ? scoringViewsOf(metadata) : singleView).map(scoresOf);
+  const all = mode === 'all' ? testTimeViews.map(scoresOf) : null;
+  return scored.distances.map((distance, i) => ({
+    probability: averaged.reduce((sum, scores) => sum + scores[i]!, 0) / averaged.length,
+    uncertainty: all ? viewInterval(all.map((scores) => scores[i]!)) : null,
+    distance,
+  }));
 }
 
 export interface Screening extends Classification {

@@ -4,38 +4,35 @@
 // inference thread); the checks and the verdict (`ScreeningRules`) need only the metadata.
 import type { Classifier } from './classifier.js';
 import { decodeImage, pixelsToTensor, type DecodedImage } from './preprocess.js';
-import { singleView, testTimeViews } from './tta.js';
+import type { TestTimeView } from './view-names.js';
 import { scoreViewsBatched } from './view-batch.js';
 import type { InputGuard, Inspection } from './guard/input-guard.js';
-import { viewInterval } from './uncertainty.js';
 import { explanationMap, renderExplanation, type Explanation } from './explain/explanation.js';
 
 export { defaultScreeningSettings, ScreeningRules } from './screening-rules.js';
-export type { Assessment, InspectedImage, Screening, ScreeningOptions, ScreeningSettings, ScreeningViews } from './screening-rules.js';
-import { ScreeningRules, type Assessment, type InspectedImage, type Screening, type ScreeningOptions, type ScreeningSettings, type ScreeningViews } from './screening-rules.js';
+export type { Assessment, InspectedImage, ScoredViews, Screening, ScreeningOptions, ScreeningSettings, ScreeningViews } from './screening-rules.js';
+import { assessmentsFrom, ScreeningRules, viewsScoredFor, type Assessment, type InspectedImage, type ScoredViews, type Screening, type ScreeningOptions, type ScreeningSettings, type ScreeningViews } from './screening-rules.js';
 
 /**
- * The test-time views of a batch in as few forward passes as memory allows, the guard's
- * embeddings coming from the same passes. With `views: 'all'` the probability is the version's
- * own (its views and temperature), so it matches what the threshold was chosen on, and the
- * interval spans all eight views; with 'single' it is the image as it is, with no interval.
+ * Calibrated scores of `images` under `views` in as few forward passes as memory allows, and,
+ * when identity is among them, the guard's embedding distances from the same passes.
  */
-export function assessImages(classifier: Classifier, guard: InputGuard, images: Uint8Array[], views: ScreeningViews = 'all'): Assessment[] {
+export function scoreImageViews(classifier: Classifier, guard: InputGuard, images: Uint8Array[], views: readonly TestTimeView[]): ScoredViews {
   const { model, metadata } = classifier;
-  const scored = views === 'all' ? testTimeViews : singleView;
-  const scoringViews = views === 'all' ? classifier.views.map((view) => testTimeViews.indexOf(view)) : [0];
   const x = pixelsToTensor(images, metadata.imageSize);
   try {
-    const { scores, embeddings } = scoreViewsBatched(model, x, scored, metadata.temperature ?? 1, { embed: guard.active });
-    return images.map((_, i) => {
-      const perView = scores.map((view) => view[i]!);
-      const probability = scoringViews.reduce((sum, v) => sum + perView[v]!, 0) / scoringViews.length;
-      const distance = embeddings ? guard.distanceOf(embeddings.values.subarray(i * embeddings.dim, (i + 1) * embeddings.dim)) : null;
-      return { probability, uncertainty: views === 'all' ? viewInterval(perView) : null, distance };
-    });
+    const embed = guard.active && views.includes('identity');
+    const { scores, embeddings } = scoreViewsBatched(model, x, views, metadata.temperature ?? 1, { embed });
+    const distances = images.map((_, i) => (embeddings ? guard.distanceOf(embeddings.values.subarray(i * embeddings.dim, (i + 1) * embeddings.dim)) : null));
+    return { views: [...views], scores, distances };
   } finally {
     x.dispose();
   }
+}
+
+/** Every view `views` needs of a batch, scored here and combined (`assessmentsFrom`). */
+export function assessImages(classifier: Classifier, guard: InputGuard, images: Uint8Array[], views: ScreeningViews = 'all'): Assessment[] {
+  return assessmentsFrom(classifier.metadata, scoreImageViews(classifier, guard, images, viewsScoredFor(views)), views);
 }
 
 /** Screening in one thread with the model at hand (the command line, tests). */

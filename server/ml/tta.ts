@@ -4,16 +4,9 @@
 import { tf, type Tensor4D } from './tf.js';
 import { calibrate } from './calibration.js';
 
-/** The eight symmetries of a square. */
-export const testTimeViews = ['identity', 'flip-left-right', 'flip-up-down', 'rotate-180', 'rotate-90', 'rotate-270', 'transpose', 'anti-transpose'] as const;
-export type TestTimeView = (typeof testTimeViews)[number];
+import { testTimeViews, type TestTimeView } from './view-names.js';
 
-/** The image as it is: what scoring means without test-time augmentation. */
-export const singleView: readonly TestTimeView[] = ['identity'];
-
-export function isTestTimeView(name: string): name is TestTimeView {
-  return (testTimeViews as readonly string[]).includes(name);
-}
+export { isTestTimeView, singleView, testTimeViews, type TestTimeView } from './view-names.js';
 
 /** `x` [n, h, w, c] seen under `view`. Caller disposes the result (it may be `x` itself for identity: use tf.tidy). */
 export function viewOf(x: Tensor4D, view: TestTimeView): Tensor4D {
