@@ -2,7 +2,8 @@
 // are copied between threads (pixels included: a decoded image is a few tens of kilobytes).
 import type { BackendInfo, BackendOptions } from '../ml/backend-info.js';
 import type { ActivationMap } from '../ml/explain/grad-cam.js';
-import type { Assessment, ScreeningSettings } from '../ml/screening.js';
+import type { Assessment, ScoredViews, ScreeningSettings } from '../ml/screening.js';
+import type { TestTimeView } from '../ml/view-names.js';
 import type { ModelMetadata } from '../ml/types.js';
 
 export interface InferenceWorkerData {
@@ -15,6 +16,8 @@ export type InferenceRequest =
   /** Loads and warms a version; answers its metadata. */
   | { type: 'load'; id: number; version: string }
   | { type: 'assess'; id: number; version: string; images: Uint8Array[] }
+  /** Some of the views of a few images (a lone request's views shared between threads). */
+  | { type: 'scoreViews'; id: number; version: string; images: Uint8Array[]; views: TestTimeView[] }
   | { type: 'explain'; id: number; version: string; pixels: Uint8Array; targetClass: 0 | 1 }
   | { type: 'memory'; id: number }
   /** Frees a version; no answer. */
@@ -28,6 +31,7 @@ export interface InferenceMemory {
 export interface InferenceAnswers {
   load: ModelMetadata;
   assess: Assessment[];
+  scoreViews: ScoredViews;
   explain: ActivationMap;
   memory: InferenceMemory;
 }

@@ -7,7 +7,8 @@ import { RegistryError, type RegistryErrorCode } from '../registry/registry-erro
 import { ServiceError } from '../services/service-error.js';
 import { startModuleWorker } from '../util/module-worker.js';
 import type { InferenceAnswers, InferenceMemory, InferenceReply, InferenceRequest, InferenceWorkerData, SerializedError } from './inference-protocol.js';
-import type { Assessment } from '../ml/screening.js';
+import type { Assessment, ScoredViews } from '../ml/screening.js';
+import type { TestTimeView } from '../ml/view-names.js';
 import type { ActivationMap } from '../ml/explain/grad-cam.js';
 import type { ModelMetadata } from '../ml/types.js';
 
@@ -138,6 +139,10 @@ export class InferenceThread {
 
   assess(version: string, images: Uint8Array[]): Promise<Assessment[]> {
     return this.send<'assess'>({ type: 'assess', version, images });
+  }
+
+  scoreViews(version: string, images: Uint8Array[], views: TestTimeView[]): Promise<ScoredViews> {
+    return this.send<'scoreViews'>({ type: 'scoreViews', version, images, views });
   }
 
   explain(version: string, pixels: Uint8Array, targetClass: 0 | 1): Promise<ActivationMap> {

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../ml/backend.js';
 import { Classifier } from '../ml/classifier.js';
 import { explanationMap } from '../ml/explain/explanation.js';
-import { assessImages, ScreeningRules } from '../ml/screening.js';
+import { assessImages, scoreImageViews, ScreeningRules } from '../ml/screening.js';
 import { tf } from '../ml/tf.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import type { InferenceReply, InferenceRequest, InferenceWorkerData, SerializedError } from './inference-protocol.js';
@@ -53,6 +53,10 @@ async function handle(request: InferenceRequest): Promise<unknown> {
     case 'assess': {
       const { classifier, rules } = loadedVersion(request.version);
       return assessImages(classifier, rules.guard, request.images, rules.settings.views);
+    }
+    case 'scoreViews': {
+      const { classifier, rules } = loadedVersion(request.version);
+      return scoreImageViews(classifier, rules.guard, request.images, request.views);
     }
     case 'explain': {
       const { classifier } = loadedVersion(request.version);

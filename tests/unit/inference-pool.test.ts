@@ -84,6 +84,29 @@ describe('InferencePool', () => {
     }
   });
 
+  it('shares the eight views of a lone image between idle threads and answers it as one thread does', async () => {
+    const threads = (two as unknown as { threads: { scoreViews: (...args: unknown[]) => Promise<unknown> }[] }).threads;
+    const calls: string[][][] = [[], []];
+    const originals = threads.map((t) => t.scoreViews.bind(t));
+    threads.forEach((t, k) => {
+      t.scoreViews = (version, images, views) => {
+        calls[k]!.push(views as string[]);
+        return originals[k]!(version, images, views);
+      };
+    });
+    try {
+      const [image] = pictures(1);
+      const [[alone], [shared]] = await Promise.all([one.assess(VERSION, [image!]), two.assess(VERSION, [image!])]);
+      expect(calls).toEqual([[['identity', 'flip-left-right', 'flip-up-down', 'rotate-180']], [['rotate-90', 'rotate-270', 'transpose', 'anti-transpose']]]);
+      expect(shared!.probability).toBeCloseTo(alone!.probability, 6);
+      expect(shared!.distance).toBeCloseTo(alone!.distance!, 5);
+      expect(shared!.uncertainty!.views).toHaveLength(8);
+      shared!.uncertainty!.views.forEach((score, v) => expect(score).toBeCloseTo(alone!.uncertainty!.views[v]!, 6));
+    } finally {
+      threads.forEach((t, k) => (t.scoreViews = originals[k]!));
+    }
+  });
+
   it('answers lone images and heatmaps, concurrent or not, and frees every tensor', async () => {
     const before = await two.memory();
     const images = pictures(3);
