@@ -2,10 +2,10 @@
 // versions. A batch is split into one contiguous shard per idle thread and answered in order;
 // fewer images than idle threads (a lone request) scored under all eight views share the views
 // among those threads instead; a heatmap, or a batch when at most one thread is idle, goes to
-// the thread with the least work in hand. Why not one thread on the threaded WASM build: this project's kernels
-// (Winograd with SIMD products) run on one thread only, and two one-thread workers classified
-// ~800 images/s at 96 px where the threaded build's XNNPACK managed ~500 (docs/performance.md).
-// Each thread is replaced when it dies, as before.
+// the thread with the least work in hand. Why not one thread on the threaded WASM build: this
+// project's kernels (Winograd with SIMD products) run on one thread only, and two one-thread
+// workers classified ~800 images/s at 96 px where the threaded build's XNNPACK managed ~500
+// (docs/performance.md). Each thread is replaced when it dies, as before.
 import os from 'node:os';
 import type { BackendInfo } from '../ml/backend-info.js';
 import type { ActivationMap } from '../ml/explain/grad-cam.js';
@@ -87,7 +87,7 @@ export class InferencePool {
   /**
    * A lone image's eight views are eight forward samples: each idle thread scores a contiguous
    * share of them, and they are combined here as one thread would (the guard's distance comes
-   * with the identity view). One client at a time: ~29 ms of forward passes became ~15.
+   * with the identity view). One client at a time: ~26 ms of forward passes became ~15.
    */
   private async assessByViews(version: string, metadata: ModelMetadata, images: Uint8Array[], idle: number[]): Promise<Assessment[]> {
     const shares = shardRanges(testTimeViews.length, idle.length);

@@ -145,9 +145,7 @@ export async function decodeImage(input: Buffer, size: number, limits?: Partial<
   // failure is never an unhandled rejection (awaiting it below still throws it).
   decoding.catch(() => undefined);
   const original = checkHeader(await header, resolved);
-  const result = await decoding;
-
-  const { data, info } = result;
+  const { data, info } = await decoding;
   if (info.width !== size || info.height !== size || info.channels !== 3 || data.length !== size * size * 3) {
     throw new ImageError('NOT_AN_IMAGE', `decoding produced ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`);
   }

@@ -53,9 +53,9 @@ export function luminance(pixels: Uint8Array, size: number, y: Float32Array = ne
   return y;
 }
 
-/** `y`: the pixels' `luminance`, when the caller has it already. */
 const laplacianMagnitudes = new ScratchFloats();
 
+/** `y`: the pixels' `luminance`, when the caller has it already. */
 export function measureQuality(pixels: Uint8Array, size: number, y: Float32Array = luminance(pixels, size)): QualityMeasures {
   if (pixels.length !== size * size * 3) throw new RangeError(`expected ${size * size * 3} values for ${size}px RGB, got ${pixels.length}`);
   let highlights = 0;
