@@ -58,8 +58,9 @@ export class InferencePool {
     return metadata!;
   }
 
+  /** Starts loading `version` ahead of need (start-up); a failure is left for the real `load` to report. */
   preload(version: string): void {
-    for (const t of this.threads) t.preload(version);
+    this.load(version).catch(() => undefined);
   }
 
   unload(version: string): void {

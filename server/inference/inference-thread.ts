@@ -126,11 +126,6 @@ export class InferenceThread {
     return metadata;
   }
 
-  /** Starts loading `version` ahead of need (start-up); a failure is left for the real `load` to report. */
-  preload(version: string): void {
-    this.load(version).catch(() => undefined);
-  }
-
   /** Frees `version` after every request already sent for it. */
   unload(version: string): void {
     this.versions.delete(version);
