@@ -3,7 +3,6 @@
 // the network's sensitivity to orientation; their spread says how much it depends on it.
 import { tf, type Tensor4D } from './tf.js';
 import { calibrate } from './calibration.js';
-
 import { testTimeViews, type TestTimeView } from './view-names.js';
 
 export { isTestTimeView, singleView, testTimeViews, type TestTimeView } from './view-names.js';

@@ -9,17 +9,16 @@ import { ScratchFloats } from './scratch.js';
 const TONE_BINS = 16;
 const ORIENTATION_BINS = 8;
 const TAN_10_DEGREES = Math.tan(Math.PI / 18);
-/** cos and sin of the bin boundaries k * 180° / ORIENTATION_BINS, k = 1.. */
-const BOUNDARY_COS = Float64Array.from({ length: ORIENTATION_BINS - 1 }, (_, k) => Math.cos(((k + 1) * Math.PI) / ORIENTATION_BINS));
-const BOUNDARY_SIN = Float64Array.from({ length: ORIENTATION_BINS - 1 }, (_, k) => Math.sin(((k + 1) * Math.PI) / ORIENTATION_BINS));
-const [C0, C1, C2, C3, C4, C5, C6] = BOUNDARY_COS as unknown as number[];
-const [S0, S1, S2, S3, S4, S5, S6] = BOUNDARY_SIN as unknown as number[];
+/** The bin boundaries k * 180° / ORIENTATION_BINS, k = 1..7, as cos and sin (written out in orientationBin). */
+const boundary = (f: (angle: number) => number) => Array.from({ length: ORIENTATION_BINS - 1 }, (_, k) => f(((k + 1) * Math.PI) / ORIENTATION_BINS));
+const [C0, C1, C2, C3, C4, C5, C6] = boundary(Math.cos) as [number, number, number, number, number, number, number];
+const [S0, S1, S2, S3, S4, S5, S6] = boundary(Math.sin) as [number, number, number, number, number, number, number];
 
 /**
  * Which of the equal bins of [0°, 180°) the direction of (gx, gy) falls in, an edge and its
  * opposite being one orientation: the direction is turned into the upper half-plane and compared
  * with each boundary by a cross product (atan2 per pixel was most of this module's time). The
- * boundaries lie 22.5° apart, so the direction is past the first `bin` of them and short of the
+ * boundaries lie 22.5° apart, so the direction is past the first few of them and short of the
  * rest: counting the ones it is past gives the bin without a branch (branches on the direction
  * of each pixel's edge were mispredicted about half the time).
  */
