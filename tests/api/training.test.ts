@@ -2,9 +2,12 @@
 // graphql-ws client, cancellation, one run at a time, model promotion rules, authentication over
 // HTTP and WebSocket, and what survives a restart.
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainingThreads } from '../../server/ml/backend.js';
 import { defaultTrainingParams } from '../../server/ml/types.js';
+import { currentThreadPriority } from '../../server/util/thread-priority.js';
 import { RunStore } from '../../server/store/run-store.js';
 import { createToyDataset, type ToyDataset } from '../helpers/images.js';
 import { ADMIN_TOKEN, codes, gql, gqlUpload, startTestApp, subscribe, tempDir, wsClient, type TestApp } from './helpers.js';
@@ -37,6 +40,18 @@ let app: TestApp;
 const admin = { token: ADMIN_TOKEN };
 // Plumbing, not model quality: the smallest network keeps these runs short.
 const quick = { imageSize: 32, epochs: 2, batchSize: 8, seed: 3, architecture: 'original-cnn' };
+
+/** The nice value of each of this process's threads (Linux). */
+async function threadPriorities(): Promise<number[]> {
+  const priorities = (await fs.readdir('/proc/self/task')).map((tid) => {
+    try {
+      return os.getPriority(Number(tid));
+    } catch {
+      return null; // the thread ended meanwhile
+    }
+  });
+  return priorities.filter((nice): nice is number => nice !== null);
+}
 
 const start = (input: Record<string, unknown>, token: string | undefined = ADMIN_TOKEN) => gql(app.url, START, { input }, { token });
 const runStatus = async (id: string) => (await gql(app.url, `query ($id: ID!) { trainingRun(id: $id) { status } }`, { id })).data!.trainingRun.status;
@@ -111,6 +126,16 @@ describe('training over the API', () => {
       const runId = long.data!.startTraining.id;
       const progress = subscribe<ProgressEvent>(client, PROGRESS, { runId }, (d) => d.trainingProgress);
       await progress.waitFor((e) => e.kind === 'BATCH');
+
+      const own = currentThreadPriority();
+      if (own !== null && own < 10) {
+        // The run is background work: its thread and the replica threads it started run at nice
+        // 10 while the threads that serve requests keep theirs.
+        const replicas = trainingThreads() > 1 ? Math.min(trainingThreads(), quick.batchSize) : 0;
+        const priorities = await threadPriorities();
+        expect(priorities.filter((nice) => nice === 10).length).toBeGreaterThanOrEqual(1 + replicas);
+        expect(priorities.filter((nice) => nice === own).length).toBeGreaterThanOrEqual(1);
+      }
 
       const second = await start(quick);
       expect(codes(second)).toEqual(['TRAINING_IN_PROGRESS']);
