@@ -61,7 +61,7 @@ async function shippedModel(shape: BenchShape): Promise<{ model: LayersModel; me
  * it has the benchmarked shape (its input guard, views and threshold cost time on every request),
  * else a fresh model of that shape, which has no guard data (the guard's checks are then skipped).
  */
-async function benchModelsDir(shape: BenchShape, root: string): Promise<{ dir: string; served: string }> {
+export async function benchModelsDir(shape: BenchShape, root: string): Promise<{ dir: string; served: string }> {
   const dir = path.join(root, 'models');
   const registry = await ModelRegistry.open(dir);
   const shipped = await shippedModel(shape);
@@ -93,13 +93,13 @@ async function benchModelsDir(shape: BenchShape, root: string): Promise<{ dir: s
 }
 
 /** One GraphQL multipart classify request, built once. */
-function classifyRequest(jpeg: Buffer): { headers: http.OutgoingHttpHeaders; body: Buffer } {
+export function classifyRequest(jpeg: Buffer): { headers: http.OutgoingHttpHeaders; body: Buffer } {
   const operations = JSON.stringify({ query: CLASSIFY, variables: { image: null } });
   const { headers, body } = multipartUpload({ operations, map: JSON.stringify({ 0: ['variables.image'] }) }, { field: '0', bytes: jpeg });
   return { headers: { ...headers, 'apollo-require-preflight': 'true' }, body };
 }
 
-function answeredWell(answer: Answer): boolean {
+export function answeredWell(answer: Answer): boolean {
   if (answer.status !== 200) return false;
   try {
     const parsed = JSON.parse(answer.body) as { data?: { classify?: { probability?: unknown } }; errors?: unknown };
@@ -114,14 +114,14 @@ function answeredWell(answer: Answer): boolean {
  * measures the server users run. (Comparing file times instead misjudged dist/ as stale after a
  * checkout: tsc leaves the output of unchanged sources alone.) From source when that fails.
  */
-function compileServer(): ApiFigures['serverFrom'] {
+export function compileServer(): ApiFigures['serverFrom'] {
   const result = spawnSync('npm', ['run', '--silent', 'build:server'], { cwd: repoRoot, encoding: 'utf8' });
   if (result.status === 0) return 'compiled';
   process.stderr.write(`bench: compiling the server failed, running it from source\n${result.stdout ?? ''}${result.stderr ?? ''}`);
   return 'source';
 }
 
-class ServerProcess {
+export class ServerProcess {
   private output = '';
   private constructor(
     private readonly child: ChildProcess,
