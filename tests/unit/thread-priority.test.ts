@@ -7,6 +7,7 @@ import { currentThreadId, currentThreadPriority } from '../../server/util/thread
 
 interface ProbeReport {
   lowered: boolean[];
+  tid: number | null;
   nice: number | null;
   child: ProbeReport | null;
 }
@@ -24,13 +25,16 @@ async function probe(steps: number[], nested = false): Promise<ProbeReport> {
 }
 
 describe.skipIf(process.platform !== 'linux')('lowerThreadPriority', () => {
-  it('tells this thread from the process', () => {
-    expect(currentThreadId()).toBeGreaterThan(0);
+  it('knows the main thread of a process by the process id', () => {
+    // Tests run on the main thread of a forked process (vitest.config.ts: pool 'forks').
+    expect(currentThreadId()).toBe(process.pid);
   });
 
   it('lowers only the calling thread, and the threads it starts begin at its value', async () => {
     const own = currentThreadPriority()!;
     const report = await probe([own + 7], true);
+    expect(report.tid).not.toBe(process.pid);
+    expect(report.child?.tid).not.toBe(report.tid);
     expect(report.lowered).toEqual([true]);
     expect(report.nice).toBe(own + 7);
     expect(report.child?.nice).toBe(own + 7);
