@@ -193,6 +193,15 @@ describe('decodeImage: refused input', () => {
     await expectImageError(decodeImage(svg, 32), 'UNSUPPORTED_FORMAT');
   });
 
+  it('refuses an SVG by its header without rendering it', async () => {
+    // sharp can render SVG; a refused format must cost no rendering, not even one already under way.
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="4000" height="4000"><defs><filter id="b"><feGaussianBlur stdDeviation="40"/></filter></defs><rect width="4000" height="4000" fill="red" filter="url(#b)"/></svg>',
+    );
+    await expectImageError(decodeImage(svg, 32), 'UNSUPPORTED_FORMAT');
+    expect(sharp.counters()).toEqual({ queue: 0, process: 0 });
+  });
+
   it('UNSUPPORTED_FORMAT for AVIF/HEIF', async () => {
     const avif = await sharp(gradientPixels(64, 64), { raw: { width: 64, height: 64, channels: 3 } }).avif().toBuffer();
     await expectImageError(decodeImage(avif, 32), 'UNSUPPORTED_FORMAT');
