@@ -4,7 +4,6 @@
 // loop), runs the guard's cheap checks, batches, and draws heatmaps, so it stays free to answer.
 import type { BackendInfo, BackendOptions } from '../ml/backend-info.js';
 import { renderExplanation, type Explanation } from '../ml/explain/rendered-explanation.js';
-import type { Inspection } from '../ml/guard/input-guard.js';
 import { defaultScreeningSettings, ScreeningRules, type Assessment, type InspectedImage, type Screening, type ScreeningOptions, type ScreeningSettings, type ScreeningViews } from '../ml/screening-rules.js';
 import { decodeImage, type DecodedImage, type ImageLimits } from '../ml/decode.js';
 import type { ModelMetadata } from '../ml/types.js';
@@ -196,13 +195,10 @@ export class ModelService {
         // run while it is under way: an image the guard refuses costs a pass nobody reads, every
         // other one is answered that much sooner.
         const assessed = this.batcher.enqueue(served, decoded.pixels);
-        let inspection: Inspection;
-        try {
-          inspection = served.rules.inspect(decoded);
-        } catch (error) {
-          assessed.catch(() => undefined);
-          throw error;
-        }
+        // When the guard refuses the image, nobody awaits the pass: its failure is handled here
+        // (awaiting it below still throws it).
+        assessed.catch(() => undefined);
+        const inspection = served.rules.inspect(decoded);
         const { result, inferenceMs } = await assessed;
         return await this.conclude(served, { decoded, inspection, bytes: image, preprocessMs: ms }, result, inferenceMs, options);
       } finally {
