@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sharedDatasetDir } from '../server/paths.js';
-import { answeredWell, benchModelsDir, classifyRequest, compileServer, ServerProcess } from '../server/cli/bench-api.js';
+import { answeredWell, benchModelsDir, classifyRequest, compileServer, sampleJpeg, ServerProcess } from '../server/cli/bench-api.js';
 import { manyClients, request } from '../server/cli/bench-load.js';
 import { median, percentile } from '../server/cli/bench-measure.js';
 
@@ -27,13 +27,6 @@ interface LoadFigures {
   msP50: number;
   msP99: number;
   errors: number;
-}
-
-async function sampleJpeg(): Promise<Buffer> {
-  const dir = path.join(sharedDatasetDir, 'test', 'malignant');
-  const first = (await fs.readdir(dir)).find((f) => f.endsWith('.jpg'));
-  if (!first) throw new Error(`no sample JPEG under ${dir}`);
-  return fs.readFile(path.join(dir, first));
 }
 
 async function main(): Promise<void> {

@@ -7,7 +7,6 @@
 // --ours also measures this service (as `npm run bench` does) right after, and prints the ratios.
 // Needs Debian's python3-torch and python3-flask (CI installs neither).
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +14,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../server/ml/backend.js';
 import { defaultTrainingParams } from '../server/ml/types.js';
-import { sharedDatasetDir } from '../server/paths.js';
-import { measureApi } from '../server/cli/bench-api.js';
+import { measureApi, sampleJpeg } from '../server/cli/bench-api.js';
 import { loadPlan, manyClients, multipartUpload, oneClient, request } from '../server/cli/bench-load.js';
 import { median, percentile } from '../server/cli/bench-measure.js';
 
@@ -25,13 +23,6 @@ const round = (v: number, digits = 1) => Number(v.toFixed(digits));
 /** NaN (null in JSON) when a machine too loaded answered nothing in the window. */
 const stat = (f: (t: number[]) => number, t: number[]) => (t.length > 0 ? f(t) : Number.NaN);
 const p99 = (t: number[]) => percentile(t, 99);
-
-function sampleJpeg(): Buffer {
-  const dir = path.join(sharedDatasetDir, 'test', 'malignant');
-  const first = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.jpg')) : undefined;
-  if (!first) throw new Error(`no sample JPEG under ${dir}`);
-  return fs.readFileSync(path.join(dir, first));
-}
 
 async function measureFlask(imageSize: number, clients: number, quick: boolean, jpeg: Buffer) {
   const port = 5100 + Math.floor(Math.random() * 800);
@@ -93,7 +84,7 @@ const imageSize = Number(values['image-size']);
 const clients = Number(values.clients);
 const views = values.views;
 if (views !== 'all' && views !== 'single') throw new Error(`--views must be all or single, got "${views}"`);
-const jpeg = sampleJpeg();
+const jpeg = await sampleJpeg();
 const loadBefore = os.loadavg()[0];
 const flask = await measureFlask(imageSize, clients, values.quick, jpeg);
 let ours: Awaited<ReturnType<typeof measureApi>> | null = null;

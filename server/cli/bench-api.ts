@@ -4,6 +4,7 @@
 // long it takes from process start to ready (model loaded and warmed). The server runs compiled,
 // as `npm start` runs it (the benchmark compiles it first).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -12,8 +13,9 @@ import { buildModel } from '../ml/models/index.js';
 import type { LayersModel } from '../ml/tf.js';
 import { defaultTrainingParams, type ModelMetadata } from '../ml/types.js';
 import { ModelRegistry, MODEL_FORMAT } from '../registry/model-registry.js';
-import { repoRoot } from '../paths.js';
-import { median, percentile, type BenchShape } from './bench-measure.js';
+import sharp from 'sharp';
+import { repoRoot, sharedDatasetDir } from '../paths.js';
+import { median, percentile, randomImages, type BenchShape } from './bench-measure.js';
 import { loadPlan, manyClients, multipartUpload, oneClient, request, type Answer } from './bench-load.js';
 
 export interface ApiFigures {
@@ -90,6 +92,15 @@ export async function benchModelsDir(shape: BenchShape, root: string): Promise<{
   } finally {
     model.dispose();
   }
+}
+
+/** A real 224x224 dermoscopic JPEG from the shared set when it is there, else noise of that size. */
+export async function sampleJpeg(): Promise<Buffer> {
+  const realDir = path.join(sharedDatasetDir, 'test', 'malignant');
+  const first = existsSync(realDir) ? (await fs.readdir(realDir)).find((f) => f.endsWith('.jpg')) : undefined;
+  if (first) return fs.readFile(path.join(realDir, first));
+  const noise = Buffer.from(randomImages(1, 224, 3).pixels);
+  return sharp(noise, { raw: { width: 224, height: 224, channels: 3 } }).jpeg().toBuffer();
 }
 
 /** One GraphQL multipart classify request, built once. */

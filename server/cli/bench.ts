@@ -3,17 +3,13 @@
 // inference on one one-thread worker per thread, as the server's inference pool runs it), how
 // training and batch inference scale from one thread to all of them (TF_THREADS to limit), and
 // the GraphQL classify API of a real server process: latency, throughput under load, start-up.
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'node:worker_threads';
-import sharp from 'sharp';
 import { tf } from '../ml/tf.js';
 import { trainingThreads } from '../ml/backend.js';
 import { defaultTrainingParams } from '../ml/types.js';
 import { startModuleWorker } from '../util/module-worker.js';
-import { sharedDatasetDir } from '../paths.js';
 import { startCli, runCli } from './common.js';
 import type { Classifier } from '../ml/classifier.js';
 import {
@@ -28,7 +24,7 @@ import {
   type BenchShape,
 } from './bench-measure.js';
 import type { SingleThreadReply, SingleThreadRequest } from './bench-single-thread.js';
-import { measureApi, type ApiFigures } from './bench-api.js';
+import { measureApi, sampleJpeg, type ApiFigures } from './bench-api.js';
 import { shardRanges } from '../util/shard-ranges.js';
 
 /** The same measurements on one thread, in a worker with its own one-thread backend. */
@@ -121,16 +117,6 @@ async function measureScaling(shape: BenchShape, compare: boolean, classifier: C
 }
 
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
-
-async function sampleJpeg(): Promise<Buffer> {
-  const realDir = path.join(sharedDatasetDir, 'test', 'malignant');
-  if (fs.existsSync(realDir)) {
-    const first = fs.readdirSync(realDir).find((f) => f.endsWith('.jpg'));
-    if (first) return fs.readFileSync(path.join(realDir, first));
-  }
-  const noise = Buffer.from(randomImages(1, 224, 3).pixels);
-  return sharp(noise, { raw: { width: 224, height: 224, channels: 3 } }).jpeg().toBuffer();
-}
 
 runCli(async () => {
   const { values } = parseArgs({
