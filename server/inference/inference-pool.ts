@@ -25,8 +25,6 @@ export class InferencePool {
   private readonly threads: InferenceThread[];
   /** Requests each thread has in hand, to send lone ones where they wait least. */
   private readonly inHand: number[];
-  /** Metadata of the versions loaded through `load`, to combine views scored on several threads. */
-  private readonly loaded = new Map<string, ModelMetadata>();
   private readonly views: ScreeningViews;
   /** The backend of the threads; `threads` is the pool's total. Rejects when none initialises. */
   readonly backend: Promise<BackendInfo>;
@@ -54,7 +52,6 @@ export class InferencePool {
   /** Loads and warms `version` in every thread; answers its metadata. */
   async load(version: string): Promise<ModelMetadata> {
     const [metadata] = await Promise.all(this.threads.map((t) => t.load(version)));
-    this.loaded.set(version, metadata!);
     return metadata!;
   }
 
@@ -64,7 +61,6 @@ export class InferencePool {
   }
 
   unload(version: string): void {
-    this.loaded.delete(version);
     for (const t of this.threads) t.unload(version);
   }
 
@@ -72,11 +68,12 @@ export class InferencePool {
    * A batch is split across the threads that have nothing in hand; if one or none has, the
    * least busy takes it whole. So a lone batch uses every core, and under load each thread
    * runs whole batches of its own instead of every batch waiting for the slower of two shards.
+   * `metadata`: of a version loaded with `load` (its views combine a lone image's shared ones).
    */
-  async assess(version: string, images: Uint8Array[]): Promise<Assessment[]> {
+  async assess(metadata: ModelMetadata, images: Uint8Array[]): Promise<Assessment[]> {
+    const { version } = metadata;
     const idle = this.threads.map((_, k) => k).filter((k) => this.inHand[k] === 0);
-    const metadata = this.loaded.get(version);
-    if (this.views === 'all' && metadata && idle.length >= 2 && images.length < idle.length) return this.assessByViews(version, metadata, images, idle);
+    if (this.views === 'all' && idle.length >= 2 && images.length < idle.length) return this.assessByViews(metadata, images, idle);
     if (images.length < 2 || idle.length < 2) return this.onLeastBusy((t) => t.assess(version, images));
     const shards = shardRanges(images.length, idle.length);
     const answers = await Promise.all(
@@ -90,7 +87,8 @@ export class InferencePool {
    * share of them, and they are combined here as one thread would (the guard's distance comes
    * with the identity view). One client at a time: ~26 ms of forward passes became ~15.
    */
-  private async assessByViews(version: string, metadata: ModelMetadata, images: Uint8Array[], idle: number[]): Promise<Assessment[]> {
+  private async assessByViews(metadata: ModelMetadata, images: Uint8Array[], idle: number[]): Promise<Assessment[]> {
+    const { version } = metadata;
     const shares = shardRanges(testTimeViews.length, idle.length);
     const parts = await Promise.all(shares.map(({ start, count }, i) => this.on(idle[i]!, (t) => t.scoreViews(version, images, testTimeViews.slice(start, start + count)))));
     const withIdentity = parts.find((part) => part.views.includes('identity'))!;

@@ -81,7 +81,7 @@ export class ModelService {
         onRestart: options.onInferenceRestart,
       });
     // One pass per inference thread at a time: a thread busy with one batch can only queue another.
-    this.batcher = new ClassifyBatcher((served, images) => this.inference.assess(served.metadata.version, images), {
+    this.batcher = new ClassifyBatcher((served, images) => this.inference.assess(served.metadata, images), {
       concurrentPasses: this.inference.size,
       ...options.batching,
     });
@@ -264,7 +264,7 @@ export class ModelService {
     if (inspected.length === 0) return results;
     const started = performance.now();
     const assessed = await this.inference.assess(
-      served.metadata.version,
+      served.metadata,
       inspected.map((g) => g.image.decoded.pixels),
     );
     const inferenceMs = (performance.now() - started) / inspected.length;

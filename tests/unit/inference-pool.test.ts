@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferencePool } from '../../server/inference/inference-pool.js';
+import type { ModelMetadata } from '../../server/ml/types.js';
 import { repoRoot } from '../../server/paths.js';
 
 const modelsDir = path.join(repoRoot, 'models');
@@ -30,11 +31,12 @@ function pictures(count: number): Uint8Array[] {
 const options = { modelsDir, backend: { preferred: 'wasm' as const }, screening: { views: 'all' as const } };
 let one: InferencePool;
 let two: InferencePool;
+let metadata: ModelMetadata;
 
 beforeAll(async () => {
   one = new InferencePool({ ...options, threads: 1 });
   two = new InferencePool({ ...options, threads: 2 });
-  await Promise.all([one.load(VERSION), two.load(VERSION)]);
+  [metadata] = await Promise.all([one.load(VERSION), two.load(VERSION)]);
 }, 60_000);
 
 afterAll(async () => {
@@ -51,7 +53,7 @@ describe('InferencePool', () => {
 
   it('splits a batch over its threads and answers each image as one thread does, in order', async () => {
     const images = pictures(7);
-    const [alone, split] = await Promise.all([one.assess(VERSION, images), two.assess(VERSION, images)]);
+    const [alone, split] = await Promise.all([one.assess(metadata, images), two.assess(metadata, images)]);
     expect(split).toHaveLength(7);
     expect(new Set(alone.map((a) => a.probability.toFixed(6))).size).toBeGreaterThan(1);
     split.forEach((answer, i) => {
@@ -73,10 +75,10 @@ describe('InferencePool', () => {
     });
     try {
       const images = pictures(6);
-      await two.assess(VERSION, images);
+      await two.assess(metadata, images);
       expect(calls).toEqual([[3], [3]]);
       // Both at once: the first splits over both idle threads, the second finds none idle.
-      const [a, b] = await Promise.all([two.assess(VERSION, images), two.assess(VERSION, images.slice(0, 4))]);
+      const [a, b] = await Promise.all([two.assess(metadata, images), two.assess(metadata, images.slice(0, 4))]);
       expect(calls.flat().slice(2).sort()).toEqual([3, 3, 4]);
       b.forEach((answer, i) => expect(answer.probability).toBeCloseTo(a[i]!.probability, 5));
     } finally {
@@ -96,7 +98,7 @@ describe('InferencePool', () => {
     });
     try {
       const [image] = pictures(1);
-      const [[alone], [shared]] = await Promise.all([one.assess(VERSION, [image!]), two.assess(VERSION, [image!])]);
+      const [[alone], [shared]] = await Promise.all([one.assess(metadata, [image!]), two.assess(metadata, [image!])]);
       expect(calls).toEqual([[['identity', 'flip-left-right', 'flip-up-down', 'rotate-180']], [['rotate-90', 'rotate-270', 'transpose', 'anti-transpose']]]);
       expect(shared!.probability).toBeCloseTo(alone!.probability, 6);
       expect(shared!.distance).toBeCloseTo(alone!.distance!, 5);
@@ -110,8 +112,8 @@ describe('InferencePool', () => {
   it('answers lone images and heatmaps, concurrent or not, and frees every tensor', async () => {
     const before = await two.memory();
     const images = pictures(3);
-    const lone = await Promise.all(images.map((image) => two.assess(VERSION, [image])));
-    const together = await two.assess(VERSION, images);
+    const lone = await Promise.all(images.map((image) => two.assess(metadata, [image])));
+    const together = await two.assess(metadata, images);
     lone.forEach(([answer], i) => expect(answer!.probability).toBeCloseTo(together[i]!.probability, 5));
     const maps = await Promise.all([0, 1].map(() => two.explain(VERSION, images[0]!, 1)));
     expect(maps[0]!.values).toEqual(maps[1]!.values);
