@@ -17,6 +17,8 @@ const usage = `usage: npm run cross-validate -- --data <folder with train/<class
   [--threshold-transfer T1,T2,... [--inner-validation FRACTION (default 0.225)]]
       each fold's model then picks its epoch, temperature and a threshold per target sensitivity on
       an inner split of its training part, and the held-out fold only measures them
+    [--refit]  then also trains on the whole training part (last epoch) and measures it under
+      the inner split's rule: what the held-back split costs, and whether a borrowed rule carries
   ${trainingOptionsUsage}
   [--positive-class NAME] [--json]`;
 
@@ -46,6 +48,7 @@ runCli(async () => {
       'threshold-transfer': { type: 'string' },
       // ~255 of the ~1,130 images of a fold's training part: as many as a training run validates on.
       'inner-validation': { type: 'string', default: '0.225' },
+      refit: { type: 'boolean', default: false },
       ...trainingOptions,
       'positive-class': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -64,7 +67,8 @@ runCli(async () => {
   if (!Number.isInteger(distance) || distance < 0 || distance > 64) throw new Error(`--near-duplicate-distance must be 0..64 bits`);
   const innerValidationFraction = Number(values['inner-validation']);
   if (!(innerValidationFraction > 0 && innerValidationFraction < 0.5)) throw new Error(`--inner-validation must be a fraction in (0, 0.5), got "${values['inner-validation']}"`);
-  const thresholdTransfer = values['threshold-transfer'] === undefined ? undefined : { innerValidationFraction, targets: targetList(values['threshold-transfer']) };
+  if (values.refit && values['threshold-transfer'] === undefined) throw new Error('--refit needs --threshold-transfer (the rule it borrows comes from the inner split)');
+  const thresholdTransfer = values['threshold-transfer'] === undefined ? undefined : { innerValidationFraction, targets: targetList(values['threshold-transfer']), refit: values.refit };
   const trainDir = path.join(path.resolve(values.data), 'train');
   if (!fs.existsSync(trainDir)) throw new Error(`no training images: ${trainDir} does not exist`);
   await startCli();
@@ -94,6 +98,7 @@ runCli(async () => {
     { folds, onlyFolds: values.fold === undefined ? undefined : integerList(values.fold), nearDuplicateDistance: distance, hashes, thresholdTransfer },
     {
       onFoldStart: (k, trainCount, validationCount) => process.stderr.write(`fold ${k + 1}/${folds}: ${trainCount} training, ${validationCount} held-out images\n`),
+      onRefitStart: (k, trainCount) => process.stderr.write(`fold ${k + 1}/${folds}: the same recipe on all ${trainCount} images of its training part\n`),
       onBatchEnd: (e) => {
         batches ??= new ProgressBar(`  epoch ${e.epoch}/${e.epochs}`);
         batches.update(e.batch, e.batchesPerEpoch, `loss ${e.loss.toFixed(4)} ${e.imagesPerSecond.toFixed(1)} img/s`);
@@ -130,6 +135,15 @@ runCli(async () => {
         (t) =>
           `  target ${t.target}: held-out sensitivity ${formatMetric(t.sensitivity)} (folds ${summary.folds.map((f) => formatMetric(f.transfer!.find((x) => x.target === t.target)!.sensitivity)).join(', ')})  specificity ${formatMetric(t.specificity)}`,
       ),
+      ...(summary.pooledRefit
+        ? [
+            `  trained on the whole training part, under the inner split's rule: AUC by fold ${summary.folds.map((f) => formatMetric(f.refit!.auc)).join(', ')}  mean ${formatMetric(summary.pooledRefit.meanAuc)}  pooled ${formatMetric(summary.pooledRefit.pooledAuc)}  ECE ${formatMetric(summary.pooledRefit.pooledEce)}`,
+            ...summary.pooledRefit.transfer.map(
+              (t) =>
+                `    target ${t.target}: held-out sensitivity ${formatMetric(t.sensitivity)} (folds ${summary.folds.map((f) => formatMetric(f.refit!.transfer.find((x) => x.target === t.target)!.sensitivity)).join(', ')})  specificity ${formatMetric(t.specificity)}`,
+            ),
+          ]
+        : []),
       '',
     ].join('\n'),
   );

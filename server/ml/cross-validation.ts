@@ -4,7 +4,7 @@
 // apart recipes a point or two of AUC apart; the test split stays untouched.
 import { subset, type LabelledImages } from './dataset.js';
 import { stratifiedGroupFolds, foldSplit, stratifiedSplit } from './splits.js';
-import { fitDecisionRule } from './decision-rule.js';
+import { fitDecisionRule, type DecisionRule } from './decision-rule.js';
 import { chooseThreshold, evaluateScores, rocAuc } from './metrics.js';
 import { predictScores } from './predict.js';
 import { scoreConfigurations, type ConfigurationAuc, type ConfigurationScores } from './ensemble-configurations.js';
@@ -31,7 +31,26 @@ export interface CrossValidationOptions {
    * one threshold per target sensitivity, as a training run's validation split does; the
    * held-out fold then only measures. Default: off (the rule is fitted on the held-out fold).
    */
-  thresholdTransfer?: { innerValidationFraction: number; targets: number[] };
+  thresholdTransfer?: {
+    innerValidationFraction: number;
+    targets: number[];
+    /**
+     * Also train the recipe on the whole training part (no split held back, so the last epoch's
+     * weights) and measure it on the held-out fold under the rule the inner split fitted: does
+     * the data the split costs rank better, and does a borrowed rule still carry?
+     */
+    refit?: boolean;
+  };
+}
+
+/** With `thresholdTransfer.refit`: the model trained on the whole training part, under the inner split's rule. */
+export interface RefitResult {
+  trainCount: number;
+  auc: number;
+  ece: number;
+  trainingSeconds: number;
+  /** The inner split's threshold for each target, on the held-out fold. */
+  transfer: ThresholdTransfer[];
 }
 
 /** One target sensitivity's threshold, chosen on the inner validation split, on the held-out fold. */
@@ -62,6 +81,7 @@ export interface FoldResult {
   /** With `thresholdTransfer`: images of the inner validation split, and each target's result. */
   innerValidationCount?: number;
   transfer?: ThresholdTransfer[];
+  refit?: RefitResult;
   /** With an ensemble recipe: the held-out AUC of its first k members together under the first v views. */
   byConfiguration?: ConfigurationAuc[];
 }
@@ -80,13 +100,23 @@ export interface CrossValidationSummary {
   imagesJudged: number;
   nearDuplicateGroups: { groups: number; images: number };
   /** With `thresholdTransfer`: each target's sensitivity and specificity over all held-out folds. */
-  pooledTransfer?: { target: number; sensitivity: number; specificity: number; confusionMatrix: ConfusionMatrix }[];
+  pooledTransfer?: PooledTransfer[];
+  /** With `thresholdTransfer.refit`: the whole-training-part models, as the fields above. */
+  pooledRefit?: { meanAuc: number; pooledAuc: number; pooledEce: number; transfer: PooledTransfer[] };
   /** With an ensemble recipe: each configuration's mean fold AUC and the AUC of its pooled out-of-fold scores. */
   pooledByConfiguration?: (ConfigurationAuc & { meanAuc: number })[];
 }
 
+export interface PooledTransfer {
+  target: number;
+  sensitivity: number;
+  specificity: number;
+  confusionMatrix: ConfusionMatrix;
+}
+
 export interface FoldCallbacks extends TrainingCallbacks {
   onFoldStart?: (fold: number, trainCount: number, validationCount: number) => void;
+  onRefitStart?: (fold: number, trainCount: number) => void;
   onFoldEnd?: (result: FoldResult) => void;
 }
 
@@ -109,6 +139,7 @@ export async function crossValidate(
   const results: FoldResult[] = [];
   const pooledLabels: number[] = [];
   const pooledScores: number[] = [];
+  const refitScores: number[] = [];
   const configurationScores: ConfigurationScores = new Map();
   for (const k of chosen) {
     if (!Number.isInteger(k) || k < 0 || k >= options.folds) throw new RangeError(`fold ${k} is outside 0..${options.folds - 1}`);
@@ -143,6 +174,12 @@ export async function crossValidate(
         ...(transfer && { innerValidationCount: ruleImages.count, transfer: transferOf(transfer.targets, ruleImages, rule.scores, heldOut, scores) }),
         ...(result.memberModels && { byConfiguration: scoreConfigurations(result.memberModels, result.model, ruleImages, heldOut, params, inner !== undefined, configurationScores) }),
       };
+      if (transfer?.refit) {
+        callbacks.onRefitStart?.(k, trainPart.count);
+        const refit = await refitOnTrainingPart(trainPart, heldOut, params, rule, foldResult.transfer!, callbacks, signal);
+        foldResult.refit = refit.result;
+        refitScores.push(...refit.scores);
+      }
       results.push(foldResult);
       pooledLabels.push(...heldOut.labels);
       pooledScores.push(...scores);
@@ -152,23 +189,44 @@ export async function crossValidate(
       result.memberModels?.forEach((member) => member.dispose());
     }
   }
-  return summarize(results, pooledLabels, pooledScores, duplicates, configurationScores);
+  return summarize(results, pooledLabels, pooledScores, duplicates, configurationScores, refitScores);
+}
+
+/** Trains on the whole training part and scores the held-out fold with the inner split's rule and thresholds. */
+async function refitOnTrainingPart(
+  trainPart: LabelledImages,
+  heldOut: LabelledImages,
+  params: ResolvedTrainingParams,
+  rule: Pick<DecisionRule, 'views' | 'temperature'>,
+  innerTransfer: ThresholdTransfer[],
+  callbacks: FoldCallbacks,
+  signal: AbortSignal | undefined,
+): Promise<{ result: RefitResult; scores: Float32Array }> {
+  const result = await trainEnsemble({ train: trainPart, validation: subset(trainPart, []) }, params, callbacks, signal);
+  try {
+    const scores = predictScores(result.model, heldOut, params.batchSize, rule);
+    // AUC and ECE do not depend on the threshold.
+    const metrics = evaluateScores(heldOut.labels, scores, 0.5);
+    const transfer = innerTransfer.map((chosen) => measureTransfer(chosen, heldOut, scores));
+    return { result: { trainCount: trainPart.count, auc: metrics.auc, ece: metrics.ece, trainingSeconds: result.seconds, transfer }, scores };
+  } finally {
+    result.model.dispose();
+  }
 }
 
 /** Each target's threshold chosen on the rule's images, measured on the held-out fold. */
 function transferOf(targets: number[], ruleImages: LabelledImages, ruleScores: Float32Array, heldOut: LabelledImages, heldOutScores: Float32Array): ThresholdTransfer[] {
   return targets.map((target) => {
     const threshold = chooseThreshold(ruleImages.labels, ruleScores, { targetSensitivity: target });
-    const measured = evaluateScores(heldOut.labels, heldOutScores, threshold);
-    return {
-      target,
-      threshold,
-      innerSensitivity: evaluateScores(ruleImages.labels, ruleScores, threshold).sensitivity,
-      sensitivity: measured.sensitivity,
-      specificity: measured.specificity,
-      confusionMatrix: measured.confusionMatrix,
-    };
+    const innerSensitivity = evaluateScores(ruleImages.labels, ruleScores, threshold).sensitivity;
+    return measureTransfer({ target, threshold, innerSensitivity }, heldOut, heldOutScores);
   });
+}
+
+/** A threshold chosen elsewhere, on the held-out fold. */
+function measureTransfer(chosen: Pick<ThresholdTransfer, 'target' | 'threshold' | 'innerSensitivity'>, heldOut: LabelledImages, heldOutScores: Float32Array): ThresholdTransfer {
+  const { sensitivity, specificity, confusionMatrix } = evaluateScores(heldOut.labels, heldOutScores, chosen.threshold);
+  return { ...chosen, sensitivity, specificity, confusionMatrix };
 }
 
 const addMatrices = (a: ConfusionMatrix, b: ConfusionMatrix): ConfusionMatrix => ({ tp: a.tp + b.tp, fp: a.fp + b.fp, tn: a.tn + b.tn, fn: a.fn + b.fn });
@@ -179,6 +237,7 @@ function summarize(
   scores: number[],
   duplicates: CrossValidationSummary['nearDuplicateGroups'],
   configurationScores: ConfigurationScores,
+  refitScores: number[],
 ): CrossValidationSummary {
   const aucs = folds.map((f) => f.auc);
   const meanAuc = aucs.reduce((a, b) => a + b, 0) / aucs.length;
@@ -186,10 +245,13 @@ function summarize(
   const none: ConfusionMatrix = { tp: 0, fp: 0, tn: 0, fn: 0 };
   const total = folds.reduce((c, f) => addMatrices(c, f.confusionMatrix), none);
   const targets = folds[0]?.transfer?.map((t) => t.target) ?? [];
-  const pooledTransfer = targets.map((target, j) => {
-    const matrix = folds.reduce((c, f) => addMatrices(c, f.transfer![j]!.confusionMatrix), none);
-    return { target, sensitivity: matrix.tp / (matrix.tp + matrix.fn), specificity: matrix.tn / (matrix.tn + matrix.fp), confusionMatrix: matrix };
-  });
+  const poolTransfers = (transfers: (f: FoldResult) => ThresholdTransfer[]): PooledTransfer[] =>
+    targets.map((target, j) => {
+      const matrix = folds.reduce((c, f) => addMatrices(c, transfers(f)[j]!.confusionMatrix), none);
+      return { target, sensitivity: matrix.tp / (matrix.tp + matrix.fn), specificity: matrix.tn / (matrix.tn + matrix.fp), confusionMatrix: matrix };
+    });
+  const pooledTransfer = poolTransfers((f) => f.transfer!);
+  const refits = folds.every((f) => f.refit) && folds.length > 0;
   return {
     folds,
     meanAuc,
@@ -202,6 +264,14 @@ function summarize(
     imagesJudged: labels.length,
     nearDuplicateGroups: duplicates,
     ...(targets.length > 0 && { pooledTransfer }),
+    ...(refits && {
+      pooledRefit: {
+        meanAuc: folds.reduce((sum, f) => sum + f.refit!.auc, 0) / folds.length,
+        pooledAuc: rocAuc(labels, refitScores),
+        pooledEce: evaluateScores(labels, refitScores, 0.5).ece,
+        transfer: poolTransfers((f) => f.refit!.transfer),
+      },
+    }),
     ...(configurationScores.size > 0 && {
       pooledByConfiguration: folds[0]!.byConfiguration!.map(({ members, views }, j) => ({
         members,

@@ -173,6 +173,41 @@ describe('crossValidate on the WASM backend', () => {
       expect(pooled.confusionMatrix.tp + pooled.confusionMatrix.fn + pooled.confusionMatrix.tn + pooled.confusionMatrix.fp).toBe(summary.imagesJudged);
     }
   }, 120_000);
+
+  it('with refit, also trains on the whole training part and measures it under the inner split\'s rule', async () => {
+    const params = { ...defaultTrainingParams, imageSize: 32, epochs: 2, batchSize: 16, seed: 3, testTimeAugmentation: false };
+    const targets = [0.5, 0.9];
+    const refitStarts: { fold: number; trainCount: number }[] = [];
+    const epochAucs: number[] = [];
+    const before = tf.memory().numTensors;
+    const summary = await crossValidate(
+      images,
+      params,
+      { folds: 2, thresholdTransfer: { innerValidationFraction: 0.3, targets, refit: true } },
+      { onRefitStart: (fold, trainCount) => refitStarts.push({ fold, trainCount }), onEpochEnd: (e) => epochAucs.push(e.validationAuc) },
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    // Per fold: the split run's epochs (validated on the inner split), then the refit's (no validation).
+    expect(epochAucs.map(Number.isNaN)).toEqual([false, false, true, true, false, false, true, true]);
+    for (const f of summary.folds) {
+      const refit = f.refit!;
+      expect(refitStarts.find((r) => r.fold === f.fold)!.trainCount).toBe(f.trainCount + f.innerValidationCount!);
+      expect(refit.trainCount).toBe(f.trainCount + f.innerValidationCount!);
+      expect(refit.auc).toBeGreaterThanOrEqual(0);
+      // The borrowed thresholds are the inner split's, measured again on the held-out fold.
+      expect(refit.transfer.map((t) => t.threshold)).toEqual(f.transfer!.map((t) => t.threshold));
+      for (const t of refit.transfer) {
+        const { tp, fn, tn, fp } = t.confusionMatrix;
+        expect(tp + fn + tn + fp).toBe(f.validationCount);
+        expect(t.specificity).toBeCloseTo(tn / (tn + fp), 10);
+      }
+    }
+    const refit = summary.pooledRefit!;
+    expect(refit.meanAuc).toBeCloseTo((summary.folds[0]!.refit!.auc + summary.folds[1]!.refit!.auc) / 2, 10);
+    for (const [j, pooled] of refit.transfer.entries()) {
+      expect(pooled.confusionMatrix.fn).toBe(summary.folds.reduce((n, f) => n + f.refit!.transfer[j]!.confusionMatrix.fn, 0));
+    }
+  }, 120_000);
 });
 
 describe('stratifiedSplit with near-duplicate groups', () => {
