@@ -57,6 +57,14 @@ describe('command line', () => {
     expect(evaluated.threshold).toBeCloseTo(saved.threshold, 6);
     // Same images, same model, same threshold: the CLI's numbers equal the ones stored at training.
     expect(evaluated.auc).toBeCloseTo(saved.metrics.test.auc, 6);
+    expect(evaluated.testTimeViews).toBe(saved.testTimeViews.length);
+    // As a server with SCREENING_VIEWS=single scores: the image once, same temperature and threshold.
+    const single = JSON.parse((await cli('evaluate.ts', ['--data', toy.splitDir('test'), '--views', 'single', '--json'])).stdout);
+    expect(single).toMatchObject({ testTimeViews: 1, n: 20, modelVersion: 'v1' });
+    expect(single.threshold).toBeCloseTo(saved.threshold, 6);
+    const badViews = await cli('evaluate.ts', ['--data', toy.splitDir('test'), '--views', 'four']).catch((e) => e);
+    expect(badViews.code).toBe(1);
+    expect(badViews.stderr).toContain('--views must be all or single');
 
     const malignant = toy.files.find((f) => f.split === 'test' && f.className === 'malignant')!.path;
     const { stdout } = await cli('classify.ts', [malignant]);
