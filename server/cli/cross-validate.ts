@@ -109,7 +109,7 @@ runCli(async () => {
       },
       onFoldEnd: (f) =>
         process.stderr.write(
-          `fold ${f.fold + 1}: AUC ${formatMetric(f.auc)} sensitivity ${formatMetric(f.sensitivity)} specificity ${formatMetric(f.specificity)} ECE ${formatMetric(f.ece)} (best epoch ${f.bestEpoch}, ${f.trainingSeconds.toFixed(0)}s)\n`,
+          `fold ${f.fold + 1}: AUC ${formatMetric(f.auc)} sensitivity ${formatMetric(f.sensitivity)} specificity ${formatMetric(f.specificity)} ECE ${formatMetric(f.ece)} (best epoch ${f.bestEpoch}, ${f.trainingSeconds.toFixed(0)}s)${f.refit ? `; on the whole training part: AUC ${formatMetric(f.refit.auc)} ECE ${formatMetric(f.refit.ece)} (${f.refit.trainingSeconds.toFixed(0)}s)` : ''}\n`,
         ),
     },
   );
