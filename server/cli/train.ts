@@ -7,10 +7,22 @@ import { startCli, runCli } from './common.js';
 import { trainingOptions, trainingOptionsUsage, trainingParamsFromOptions } from './training-options.js';
 import { ProgressBar, formatMetric } from './progress.js';
 import { printMetrics } from './print-metrics.js';
+import { borrowDecisionRule } from '../training/borrowed-rule.js';
+import { ModelRegistry } from '../registry/model-registry.js';
+import type { ModelMetadata } from '../ml/types.js';
+
+async function versionMetadata(modelsDir: string, version: string): Promise<ModelMetadata> {
+  const { versions } = await new ModelRegistry(modelsDir).list();
+  const found = versions.find((v) => v.version === version);
+  if (!found) throw new Error(`no intact version "${version}" in ${modelsDir}`);
+  return found;
+}
 
 const usage = `usage: npm run train -- --data <folder with train/<class>/ and optionally test/<class>/>
   ${trainingOptionsUsage}
-  [--positive-class NAME] [--promote] [--json]`;
+  [--positive-class NAME] [--promote] [--json]
+  [--rule-from VERSION]  use that version's temperature, views and threshold instead of fitting
+      them (with --validation-fraction 0: every image trains; the version must be of this recipe)`;
 
 runCli(async () => {
   const { values } = parseArgs({
@@ -19,6 +31,7 @@ runCli(async () => {
       ...trainingOptions,
       'positive-class': { type: 'string' },
       promote: { type: 'boolean', default: false },
+      'rule-from': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -30,6 +43,8 @@ runCli(async () => {
   }
   const params = trainingParamsFromOptions(values);
   const { config } = await startCli();
+  const ruleFrom = values['rule-from'];
+  const decisionRule = ruleFrom === undefined ? undefined : borrowDecisionRule(await versionMetadata(config.modelsDir, ruleFrom), params);
   const dataProgress = new ProgressBar('decoding');
   let batchProgress: ProgressBar | undefined;
   const onEvent = (event: TrainingEvent) => {
@@ -56,7 +71,7 @@ runCli(async () => {
     }
   };
   const { model, activated } = await runTraining(
-    { dataDir: path.resolve(values.data), modelsDir: config.modelsDir, params, positiveClass: values['positive-class'], autoPromote: values.promote },
+    { dataDir: path.resolve(values.data), modelsDir: config.modelsDir, params, positiveClass: values['positive-class'], autoPromote: values.promote, ...(decisionRule && { decisionRule }) },
     onEvent,
   );
   if (values.json) {

@@ -72,6 +72,9 @@ async function trainAndSave(
   const all = await loadSplit(trainDir, request, emit, signal);
   if (all.count === 0) throw new NoTrainingDataError(`no readable images under ${trainDir}`);
   const test = fs.existsSync(testDir) ? await loadSplit(testDir, request, emit, signal) : undefined;
+  if (request.decisionRule && request.decisionRule.positiveClass !== all.classNames[1]) {
+    throw new Error(`${request.decisionRule.from}'s decision rule scores "${request.decisionRule.positiveClass}", this data's positive class is "${all.classNames[1]}"`);
+  }
   const { train, validation, groups } = validationSplit(all, params);
 
   emit({
@@ -92,19 +95,18 @@ async function trainAndSave(
   const weightsFrom = describeWeights(result);
   try {
     emit({ type: 'stage', stage: 'evaluating', message: `weights: ${weightsFrom}` });
-    emit({ type: 'stage', stage: 'evaluating', message: 'choosing the threshold and measuring' });
+    emit({ type: 'stage', stage: 'evaluating', message: request.decisionRule ? `measuring with ${request.decisionRule.from}'s threshold and temperature` : 'choosing the threshold and measuring' });
     // Temperature and threshold come from validation data only; the test split never
     // influences the model. Without usable validation data the training images stand in for
-    // the threshold (and no temperature is fitted).
+    // the threshold (and no temperature is fitted), unless the run borrows another version's rule.
     const hasValidation = validation.count > 0 && hasBothClasses(validation.labels);
-    const { temperature, threshold, views, scores: thresholdScores } = fitDecisionRule(model, hasValidation ? validation : train, params, {
-      fitCalibration: hasValidation,
-    });
+    const borrowed = request.decisionRule;
+    const fitted = borrowed ? undefined : fitDecisionRule(model, hasValidation ? validation : train, params, { fitCalibration: hasValidation });
+    const { temperature, threshold, views } = borrowed ?? fitted!;
+    const scoresOf = (images: LabelledImages) => combineViews(predictViewScores(model, images, params.batchSize, views), temperature);
     const metrics: { validation?: EvaluationMetrics; test?: EvaluationMetrics } = {};
-    if (hasValidation) metrics.validation = evaluateScores(validation.labels, thresholdScores, threshold);
-    if (test && test.count > 0 && hasBothClasses(test.labels)) {
-      metrics.test = evaluateScores(test.labels, combineViews(predictViewScores(model, test, params.batchSize, views), temperature), threshold);
-    }
+    if (hasValidation) metrics.validation = evaluateScores(validation.labels, fitted?.scores ?? scoresOf(validation), threshold);
+    if (test && test.count > 0 && hasBothClasses(test.labels)) metrics.test = evaluateScores(test.labels, scoresOf(test), threshold);
 
     // The limits for refusing unsuitable images travel with the version that fitted them.
     const guard = tryFitInputGuard(model, train, validation);
@@ -122,12 +124,12 @@ async function trainAndSave(
       temperature,
       testTimeViews: [...views],
       metrics,
-      trainingParams: params,
+      trainingParams: borrowed ? { ...params, targetSensitivity: borrowed.targetSensitivity } : params,
       datasetFingerprint: datasetFingerprint(test ? { train: all, test } : { train: all }),
       backend: backendInfo().name,
       trainingSeconds: result.seconds,
       epochsCompleted: result.history.length,
-      weightsFrom,
+      weightsFrom: borrowed ? `${weightsFrom}; temperature, views and threshold of ${borrowed.from} (${borrowed.description})` : weightsFrom,
       ...(guard.data ? { inputGuard: guard.data } : {}),
     });
     const activated = await activateIfBetter(registry, saved, request.autoPromote);

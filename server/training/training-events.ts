@@ -2,6 +2,7 @@
 import type { BatchProgress, EpochProgress } from '../ml/train.js';
 import type { ModelMetadata, TrainingParams } from '../ml/types.js';
 import type { ImageLimits } from '../ml/decode.js';
+import type { TestTimeView } from '../ml/tta.js';
 
 export type TrainingStage = 'loading-data' | 'training' | 'evaluating' | 'saving';
 
@@ -23,4 +24,23 @@ export interface TrainingRequest {
   imageLimits?: Partial<ImageLimits>;
   /** Make the new version active when it beats the active one (it always is when none is active). */
   autoPromote: boolean;
+  /** Use this rule instead of fitting one (see BorrowedDecisionRule). */
+  decisionRule?: BorrowedDecisionRule;
+}
+
+/**
+ * The temperature, views and threshold another version of the same recipe fitted on its
+ * validation split: lets a run train on every image, holding none back, and still get a rule
+ * chosen on images its recipe did not train on (cross-validation measures how well it carries).
+ */
+export interface BorrowedDecisionRule {
+  /** The version it comes from, and how that version got it, for the new version's record. */
+  from: string;
+  description: string;
+  temperature: number;
+  threshold: number;
+  views: TestTimeView[];
+  targetSensitivity: number;
+  /** The class its scores are the probability of; the run's data must agree. */
+  positiveClass: string;
 }

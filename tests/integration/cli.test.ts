@@ -121,6 +121,31 @@ describe('command line', () => {
     expect(fs.existsSync(path.join(modelsDir, 'v3'))).toBe(false);
   });
 
+  it('train --rule-from trains on every image and takes the version\'s temperature, views and threshold instead of fitting them', async () => {
+    const read = (version: string) => JSON.parse(fs.readFileSync(path.join(modelsDir, version, 'metadata.json'), 'utf8'));
+    const recipe = ['--data', toy.root, '--epochs', '2', '--batch-size', '16', '--seed', '4', '--validation-fraction', '0', '--json'];
+    const out = JSON.parse((await cli('train.ts', [...recipe, '--image-size', '32', '--rule-from', 'v2'])).stdout);
+    const v2 = read('v2');
+    expect(out.version).toBe('v3');
+    expect(out.threshold).toBe(v2.threshold);
+    expect(out.temperature).toBe(v2.temperature);
+    expect(out.testTimeViews).toEqual(v2.testTimeViews);
+    expect(out.trainingParams).toMatchObject({ validationFraction: 0, targetSensitivity: 0.99 });
+    expect(out.weightsFrom).toMatch(/^epoch 2 of 2; temperature, views and threshold of v2 \(/);
+    // No image was held back, so there are no validation figures; the test split is measured at the borrowed threshold.
+    expect(out.metrics.validation).toBeUndefined();
+    const evaluated = JSON.parse((await cli('evaluate.ts', ['--data', toy.splitDir('test'), '--model', 'v3', '--json'])).stdout);
+    expect(out.metrics.test.sensitivity).toBeCloseTo(evaluated.sensitivity, 6);
+
+    // A rule chosen on another recipe's scores does not carry: refused before training, nothing saved.
+    const refused = await cli('train.ts', [...recipe, '--image-size', '40', '--rule-from', 'v1']).catch((e) => e);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("v1's decision rule does not carry to this recipe: input size 32 against 40");
+    const missing = await cli('train.ts', [...recipe, '--image-size', '32', '--rule-from', 'v9']).catch((e) => e);
+    expect(missing.stderr).toContain('no intact version "v9"');
+    expect(fs.existsSync(path.join(modelsDir, 'v4'))).toBe(false);
+  });
+
   it('classify reports each bad file and exits non-zero', async () => {
     const notAnImage = path.join(modelsDir, 'notes.jpg');
     fs.writeFileSync(notAnImage, 'these are not pixels');
