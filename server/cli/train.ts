@@ -12,10 +12,11 @@ import { ModelRegistry } from '../registry/model-registry.js';
 import type { ModelMetadata } from '../ml/types.js';
 
 async function versionMetadata(modelsDir: string, version: string): Promise<ModelMetadata> {
-  const { versions } = await new ModelRegistry(modelsDir).list();
-  const found = versions.find((v) => v.version === version);
-  if (!found) throw new Error(`no intact version "${version}" in ${modelsDir}`);
-  return found;
+  try {
+    return await new ModelRegistry(modelsDir).metadata(version);
+  } catch (error) {
+    throw new Error(`no intact version "${version}" in ${modelsDir}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }
 
 const usage = `usage: npm run train -- --data <folder with train/<class>/ and optionally test/<class>/>

@@ -199,6 +199,11 @@ export class ModelRegistry {
     });
   }
 
+  /** One version's metadata after verifying its files and checksum, without building its model. */
+  async metadata(version: string): Promise<ModelMetadata> {
+    return (await this.requireIntact(version)).metadata;
+  }
+
   /** Loads a version after verifying its files and checksum. The caller disposes the model. */
   async load(version: string): Promise<{ model: tf.LayersModel; metadata: ModelMetadata }> {
     const { metadata, weightsSha256 } = await this.requireIntactMetadata(version);
