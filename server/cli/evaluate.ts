@@ -6,6 +6,7 @@ import { evaluateScores } from '../ml/metrics.js';
 import { predictScores } from '../ml/predict.js';
 import { singleView } from '../ml/tta.js';
 import { metricIntervals } from '../ml/metric-intervals.js';
+import { scoringOf } from '../ml/classifier.js';
 import { startCli, loadClassifier, runCli } from './common.js';
 import { ProgressBar } from './progress.js';
 import { printMetrics } from './print-metrics.js';
@@ -36,8 +37,9 @@ runCli(async () => {
   progress.finish();
   for (const { file, reason } of images.skipped) process.stderr.write(`skipped ${file}: ${reason}\n`);
   const started = performance.now();
-  const views = values.views === 'single' ? singleView : classifier.views;
-  const scores = predictScores(classifier.model, images, 64, { views, temperature: metadata.temperature ?? 1 });
+  const scoring = { ...scoringOf(metadata), ...(values.views === 'single' && { views: singleView }) };
+  const { views } = scoring;
+  const scores = predictScores(classifier.model, images, 64, scoring);
   const seconds = (performance.now() - started) / 1000;
   const metrics = evaluateScores(images.labels, scores, metadata.threshold);
   // 95 % stratified bootstrap intervals, on request (2000 resamples take a few seconds).
