@@ -71,10 +71,10 @@ async function trainAndSave(
   emit({ type: 'stage', stage: 'loading-data', message: `decoding ${trainDir} at ${params.imageSize}px` });
   const all = await loadSplit(trainDir, request, emit, signal);
   if (all.count === 0) throw new NoTrainingDataError(`no readable images under ${trainDir}`);
-  const test = fs.existsSync(testDir) ? await loadSplit(testDir, request, emit, signal) : undefined;
   if (request.decisionRule && request.decisionRule.positiveClass !== all.classNames[1]) {
     throw new Error(`${request.decisionRule.from}'s decision rule scores "${request.decisionRule.positiveClass}", this data's positive class is "${all.classNames[1]}"`);
   }
+  const test = fs.existsSync(testDir) ? await loadSplit(testDir, request, emit, signal) : undefined;
   const { train, validation, groups } = validationSplit(all, params);
 
   emit({
